@@ -1,0 +1,1 @@
+"""LIS: the Microsoft School Data Sync integration (sync selection, tenants, publication)."""

@@ -1,0 +1,257 @@
+"""Admin for the school domain, scoped per school by :mod:`myschool.scoping`.
+
+Support staff see every school; a school administrator sees and changes only their own
+school's rows: querysets, foreign-key choices, autocompletes and list filters all go
+through :func:`~myschool.scoping.scope_to_user`, so a crafted POST naming another school's
+row fails form validation like any unknown id.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import ForeignKey
+
+from . import models as m
+from .scoping import SCHOOL_PATHS, scope_to_user, sees_all_schools
+from .selectors import courses_with_member_counts, school_classes_with_member_counts
+
+
+class SchoolScopedMixin:
+    """Scopes a ModelAdmin or inline, and the choices of its relations, to the user's school."""
+
+    def get_queryset(self, request):
+        return scope_to_user(super().get_queryset(request), request.user)
+
+    def formfield_for_foreignkey(self, db_field: ForeignKey, request, **kwargs):
+        related = db_field.related_model
+        if related in SCHOOL_PATHS and "queryset" not in kwargs:
+            kwargs["queryset"] = scope_to_user(related._default_manager.all(), request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        related = db_field.related_model
+        if related in SCHOOL_PATHS and "queryset" not in kwargs:
+            kwargs["queryset"] = scope_to_user(related._default_manager.all(), request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class SchoolScopedAdmin(SchoolScopedMixin, admin.ModelAdmin):
+    """Base ModelAdmin of every school-owned model."""
+
+    list_per_page = 50
+
+    def get_list_filter(self, request):
+        # A school administrator has one school: a "school" filter would only list it.
+        filters = super().get_list_filter(request)
+        if sees_all_schools(request.user):
+            return filters
+        path = SCHOOL_PATHS[self.model]
+        return [f for f in filters if not (isinstance(f, tuple) and f[0] == path)]
+
+
+SCHOOL_FILTER = ("school", admin.RelatedOnlyFieldListFilter)
+
+
+class MainTeacherInlineMixin:
+    extra = 0
+    autocomplete_fields = ["teacher"]
+    fields = ["teacher", "is_main_teacher", "sourced_id"]
+    readonly_fields = ["sourced_id"]
+
+
+class StudentInlineMixin:
+    extra = 0
+    autocomplete_fields = ["student"]
+    fields = ["student", "begin_date", "end_date", "sourced_id"]
+    readonly_fields = ["sourced_id"]
+
+
+class CourseTeacherInline(SchoolScopedMixin, MainTeacherInlineMixin, admin.TabularInline):
+    model = m.CourseTeacher
+    list_select_related = ["teacher"]
+
+
+class CourseStudentInline(SchoolScopedMixin, StudentInlineMixin, admin.TabularInline):
+    model = m.CourseStudent
+
+
+class ClassTeacherInline(SchoolScopedMixin, MainTeacherInlineMixin, admin.TabularInline):
+    model = m.ClassTeacher
+
+
+class ClassStudentInline(SchoolScopedMixin, StudentInlineMixin, admin.TabularInline):
+    model = m.ClassStudent
+
+
+class TermInline(SchoolScopedMixin, admin.TabularInline):
+    model = m.Term
+    extra = 0
+    fields = ["name", "start_date", "end_date", "sourced_id"]
+    readonly_fields = ["sourced_id"]
+
+
+@admin.register(m.SchoolGroup)
+class SchoolGroupAdmin(SchoolScopedAdmin):
+    list_display = ["name", "code", "sourced_id"]
+    search_fields = ["name", "code", "sourced_id"]
+    readonly_fields = ["sourced_id"]
+
+
+@admin.register(m.School)
+class SchoolAdmin(SchoolScopedAdmin):
+    list_display = ["name", "code", "group", "active_year", "sourced_id"]
+    list_filter = [("group", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["group", "active_year"]
+    search_fields = ["name", "code", "sourced_id"]
+    readonly_fields = ["sourced_id"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "active_year":
+            school_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = scope_to_user(m.AcademicYear.objects.filter(school_id=school_id), request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Only support staff may rename a school, change its code or move it between groups.
+        if sees_all_schools(request.user):
+            return self.readonly_fields
+        return [*self.readonly_fields, "name", "code", "group"]
+
+
+@admin.register(m.AcademicYear)
+class AcademicYearAdmin(SchoolScopedAdmin):
+    list_display = ["name", "school", "start_date", "end_date", "sourced_id"]
+    list_filter = [SCHOOL_FILTER]
+    list_select_related = ["school"]
+    search_fields = ["name", "sourced_id"]
+    readonly_fields = ["sourced_id"]
+    inlines = [TermInline]
+
+
+@admin.register(m.Term)
+class TermAdmin(SchoolScopedAdmin):
+    list_display = ["name", "year", "start_date", "end_date", "sourced_id"]
+    list_filter = [("year__school", admin.RelatedOnlyFieldListFilter), ("year", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["year", "year__school"]
+    search_fields = ["name", "sourced_id"]
+    readonly_fields = ["sourced_id"]
+
+
+@admin.register(m.Subject)
+class SubjectAdmin(SchoolScopedAdmin):
+    list_display = ["name", "code", "subject_area", "school", "sourced_id"]
+    list_filter = [SCHOOL_FILTER, "subject_area"]
+    list_select_related = ["school"]
+    search_fields = ["name", "code", "subject_area", "sourced_id"]
+    readonly_fields = ["sourced_id"]
+
+
+@admin.register(m.Course)
+class CourseAdmin(SchoolScopedAdmin):
+    list_display = ["name", "code", "subject", "year", "grade_levels", "teacher_count", "student_count", "school"]
+    list_filter = [SCHOOL_FILTER, ("year", admin.RelatedOnlyFieldListFilter), ("subject", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["subject", "year", "school"]
+    search_fields = ["name", "code", "subject__name", "sourced_id"]
+    readonly_fields = ["sourced_id"]
+    filter_horizontal = ["terms"]
+    inlines = [CourseTeacherInline, CourseStudentInline]
+
+    def get_queryset(self, request):
+        return courses_with_member_counts(super().get_queryset(request))
+
+    @admin.display(description="teachers", ordering="teacher_count")
+    def teacher_count(self, obj) -> int:
+        return obj.teacher_count
+
+    @admin.display(description="students", ordering="student_count")
+    def student_count(self, obj) -> int:
+        return obj.student_count
+
+
+@admin.register(m.SchoolClass)
+class SchoolClassAdmin(SchoolScopedAdmin):
+    list_display = ["name", "code", "year", "grade_level", "teacher_count", "student_count", "school"]
+    list_filter = [SCHOOL_FILTER, ("year", admin.RelatedOnlyFieldListFilter), "grade_level"]
+    list_select_related = ["year", "school"]
+    search_fields = ["name", "code", "sourced_id"]
+    readonly_fields = ["sourced_id"]
+    inlines = [ClassTeacherInline, ClassStudentInline]
+
+    def get_queryset(self, request):
+        return school_classes_with_member_counts(super().get_queryset(request))
+
+    @admin.display(description="teachers", ordering="teacher_count")
+    def teacher_count(self, obj) -> int:
+        return obj.teacher_count
+
+    @admin.display(description="students", ordering="student_count")
+    def student_count(self, obj) -> int:
+        return obj.student_count
+
+
+@admin.register(m.Student)
+class StudentAdmin(SchoolScopedAdmin):
+    list_display = ["student_number", "family_name", "given_name", "username", "primary_email", "grade_level", "status", "school"]
+    list_filter = [SCHOOL_FILTER, "status", "grade_level", "sex"]
+    list_select_related = ["school"]
+    search_fields = ["student_number", "given_name", "family_name", "username", "primary_email", "sourced_id"]
+    readonly_fields = ["sourced_id"]
+
+
+@admin.register(m.Teacher)
+class TeacherAdmin(SchoolScopedAdmin):
+    list_display = ["staff_number", "family_name", "given_name", "username", "primary_email", "status", "school"]
+    list_filter = [SCHOOL_FILTER, "status"]
+    list_select_related = ["school"]
+    search_fields = ["staff_number", "given_name", "family_name", "username", "primary_email", "sourced_id"]
+    readonly_fields = ["sourced_id"]
+
+
+class MembershipAdmin(SchoolScopedAdmin):
+    readonly_fields = ["sourced_id"]
+    search_fields = ["sourced_id"]
+
+
+@admin.register(m.CourseStudent)
+class CourseStudentAdmin(MembershipAdmin):
+    list_display = ["student", "course", "begin_date", "end_date", "sourced_id"]
+    list_filter = [("course__school", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["student", "course"]
+    search_fields = ["sourced_id", "student__family_name", "student__student_number", "course__name"]
+    autocomplete_fields = ["student", "course"]
+
+
+@admin.register(m.ClassStudent)
+class ClassStudentAdmin(MembershipAdmin):
+    list_display = ["student", "school_class", "begin_date", "end_date", "sourced_id"]
+    list_filter = [("school_class__school", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["student", "school_class"]
+    search_fields = ["sourced_id", "student__family_name", "student__student_number", "school_class__name"]
+    autocomplete_fields = ["student", "school_class"]
+
+
+@admin.register(m.CourseTeacher)
+class CourseTeacherAdmin(MembershipAdmin):
+    list_display = ["teacher", "course", "is_main_teacher", "sourced_id"]
+    list_filter = [("course__school", admin.RelatedOnlyFieldListFilter), "is_main_teacher"]
+    list_select_related = ["teacher", "course"]
+    search_fields = ["sourced_id", "teacher__family_name", "teacher__staff_number", "course__name"]
+    autocomplete_fields = ["teacher", "course"]
+
+
+@admin.register(m.ClassTeacher)
+class ClassTeacherAdmin(MembershipAdmin):
+    list_display = ["teacher", "school_class", "is_main_teacher", "sourced_id"]
+    list_filter = [("school_class__school", admin.RelatedOnlyFieldListFilter), "is_main_teacher"]
+    list_select_related = ["teacher", "school_class"]
+    search_fields = ["sourced_id", "teacher__family_name", "teacher__staff_number", "school_class__name"]
+    autocomplete_fields = ["teacher", "school_class"]
+
+
+@admin.register(m.SchoolStaff)
+class SchoolStaffAdmin(SchoolScopedAdmin):
+    list_display = ["user", "school"]
+    list_filter = [SCHOOL_FILTER]
+    list_select_related = ["user", "school"]
+    search_fields = ["user__username", "user__email", "school__name"]
+    autocomplete_fields = ["user"]

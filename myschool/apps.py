@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class MySchoolConfig(AppConfig):
+    """The school domain: schools, years, terms, subjects, courses, classes, people, memberships."""
+
+    name = "myschool"
+    verbose_name = "School"

@@ -1,0 +1,375 @@
+"""Reading a OneRoster 1.1 CSV bundle: the manifest, the files, their columns and values.
+
+A bundle is a folder or a ``.zip`` holding ``manifest.csv`` and one CSV file per kind
+(OneRoster 1.1 CSV binding). Every problem found is collected as an :class:`ImportProblem`
+(file, line, reason) so the user sees all of them at once; :func:`read_bundle` raises
+:class:`BundleError` with the list when there is any.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+MAX_REPORTED_PROBLEMS = 50
+
+
+@dataclass(frozen=True, order=True)
+class ImportProblem:
+    """One reason the bundle cannot be imported. ``line`` is 1-based; 0 means the whole file."""
+
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}" if self.line else f"{self.file}: {self.reason}"
+
+
+class BundleError(Exception):
+    """The bundle has problems; nothing was written. ``problems`` lists them all."""
+
+    def __init__(self, problems: Iterable[ImportProblem]):
+        self.problems = list(problems)
+        super().__init__(self.summary())
+
+    def summary(self, limit: int = MAX_REPORTED_PROBLEMS) -> str:
+        """The first ``limit`` problems, one per line, and how many more there are."""
+        lines = [str(problem) for problem in self.problems[:limit]]
+        if len(self.problems) > limit:
+            lines.append(f"… and {len(self.problems) - limit} more problems.")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a OneRoster CSV file: its type and whether it (and a value in it) is required."""
+
+    name: str
+    required: bool = False
+    kind: str = "text"  # text | date | datetime | bool | enum | list | year
+    choices: tuple[str, ...] = ()
+
+
+STATUS = Column("status", kind="enum", choices=("active", "tobedeleted"))
+DATE_LAST_MODIFIED = Column("dateLastModified", kind="datetime")
+
+
+def _columns(*columns: Column) -> dict[str, Column]:
+    return {column.name: column for column in (Column("sourcedId", required=True), STATUS, DATE_LAST_MODIFIED, *columns)}
+
+
+# The OneRoster 1.1 CSV files MySchool reads, with their columns (1EdTech OneRoster 1.1 CSV tables).
+FILES: dict[str, dict[str, Column]] = {
+    "orgs": _columns(
+        Column("name", required=True),
+        Column("type", required=True, kind="enum", choices=("school", "district", "department", "local", "state", "national")),
+        Column("identifier"),
+        Column("parentSourcedId"),
+    ),
+    "academicSessions": _columns(
+        Column("title", required=True),
+        Column("type", required=True, kind="enum", choices=("schoolYear", "term", "semester", "gradingPeriod")),
+        Column("startDate", required=True, kind="date"),
+        Column("endDate", required=True, kind="date"),
+        Column("parentSourcedId"),
+        Column("schoolYear", required=True, kind="year"),
+    ),
+    "courses": _columns(
+        Column("schoolYearSourcedId"),
+        Column("title", required=True),
+        Column("courseCode"),
+        Column("grades", kind="list"),
+        Column("orgSourcedId", required=True),
+        Column("subjects", kind="list"),
+        Column("subjectCodes", kind="list"),
+    ),
+    "classes": _columns(
+        Column("title", required=True),
+        Column("grades", kind="list"),
+        Column("courseSourcedId", required=True),
+        Column("classCode"),
+        Column("classType", required=True, kind="enum", choices=("homeroom", "scheduled")),
+        Column("location"),
+        Column("schoolSourcedId", required=True),
+        Column("termSourcedIds", required=True, kind="list"),
+        Column("subjects", kind="list"),
+        Column("subjectCodes", kind="list"),
+        Column("periods", kind="list"),
+    ),
+    "users": _columns(
+        Column("enabledUser", required=True, kind="bool"),
+        Column("orgSourcedIds", required=True, kind="list"),
+        Column(
+            "role",
+            required=True,
+            kind="enum",
+            choices=("administrator", "aide", "guardian", "parent", "proctor", "relative", "student", "teacher"),
+        ),
+        Column("username", required=True),
+        Column("userIds", kind="list"),
+        Column("givenName", required=True),
+        Column("familyName", required=True),
+        Column("middleName"),
+        Column("identifier"),
+        Column("email"),
+        Column("sms"),
+        Column("phone"),
+        Column("agentSourcedIds", kind="list"),
+        Column("grades", kind="list"),
+        Column("password"),
+    ),
+    "enrollments": _columns(
+        Column("classSourcedId", required=True),
+        Column("schoolSourcedId", required=True),
+        Column("userSourcedId", required=True),
+        Column("role", required=True, kind="enum", choices=("administrator", "proctor", "student", "teacher", "aide")),
+        Column("primary", kind="bool"),
+        Column("beginDate", kind="date"),
+        Column("endDate", kind="date"),
+    ),
+    "demographics": _columns(
+        Column("birthDate", kind="date"),
+        Column("sex", kind="enum", choices=("male", "female")),
+        *(
+            Column(name, kind="bool")
+            for name in (
+                "americanIndianOrAlaskaNative",
+                "asian",
+                "blackOrAfricanAmerican",
+                "nativeHawaiianOrOtherPacificIslander",
+                "white",
+                "demographicRaceTwoOrMoreRaces",
+                "hispanicOrLatinoEthnicity",
+            )
+        ),
+        Column("countryOfBirthCode"),
+        Column("stateOfBirthAbbreviation"),
+        Column("cityOfBirth"),
+        Column("publicSchoolResidenceStatus"),
+    ),
+}
+
+# Files a bundle may carry that MySchool deliberately does not read (it syncs no assignments).
+IGNORED_FILES = ("categories", "classResources", "courseResources", "lineItems", "resources", "results")
+
+
+@dataclass
+class Row:
+    """One data row: its 1-based line in the file and its parsed values by column name.
+
+    Values are typed by the column: ``str`` (empty when blank), ``datetime.date``, ``bool``,
+    ``list[str]`` or ``None`` for a blank date, datetime, bool or enum.
+    """
+
+    line: int
+    values: dict[str, object]
+
+    def __getitem__(self, name: str):
+        return self.values.get(name)
+
+
+@dataclass
+class Bundle:
+    """The parsed files of a bundle (absent files are empty lists) and the files skipped."""
+
+    files: dict[str, list[Row]] = field(default_factory=dict)
+    ignored_files: list[str] = field(default_factory=list)
+
+    def rows(self, name: str) -> list[Row]:
+        return self.files.get(name, [])
+
+
+class _Source:
+    """Reads named files from a folder or a zip, so the rest does not care which it is."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.zip: zipfile.ZipFile | None = None
+        self.prefix = PurePosixPath()
+        if path.is_file():
+            try:
+                self.zip = zipfile.ZipFile(path)
+            except zipfile.BadZipFile:
+                raise BundleError([ImportProblem(path.name, 0, "not a folder or a zip archive")]) from None
+            manifests = [PurePosixPath(n) for n in self.zip.namelist() if PurePosixPath(n).name == "manifest.csv"]
+            if len(manifests) == 1:
+                self.prefix = manifests[0].parent
+        elif not path.is_dir():
+            raise BundleError([ImportProblem(str(path), 0, "no such folder or zip file")])
+
+    def read(self, filename: str) -> bytes | None:
+        if self.zip is not None:
+            try:
+                return self.zip.read(str(self.prefix / filename))
+            except KeyError:
+                return None
+        candidate = self.path / filename
+        return candidate.read_bytes() if candidate.is_file() else None
+
+
+def _decode(filename: str, data: bytes, problems: list[ImportProblem]) -> str | None:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problems.append(ImportProblem(filename, line, "the file is not UTF-8 text"))
+        return None
+
+
+def _records(text: str) -> Iterable[tuple[int, list[str]]]:
+    """Yield (first line of the record, fields) for every CSV record, quoted newlines included."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next_line = 1
+    for fields in reader:
+        yield next_line, fields
+        next_line = reader.line_num + 1
+
+
+def _parse_value(column: Column, raw: str) -> tuple[object, str | None]:
+    """Return (value, problem) for one cell; ``problem`` is None when the value is acceptable."""
+    raw = raw.strip()
+    if column.required and raw == "":
+        return None, f"{column.name} is required"
+    if column.kind == "text":
+        return raw, None
+    if column.kind == "list":
+        return [item.strip() for item in raw.split(",") if item.strip()], None
+    if raw == "":
+        return None, None
+    if column.kind == "date":
+        try:
+            return dt.date.fromisoformat(raw), None
+        except ValueError:
+            return None, f"{column.name} {raw!r} is not a date (YYYY-MM-DD)"
+    if column.kind == "datetime":
+        try:
+            return dt.datetime.fromisoformat(raw), None
+        except ValueError:
+            return None, f"{column.name} {raw!r} is not a date and time (YYYY-MM-DDTHH:MM:SS.sssZ)"
+    if column.kind == "bool":
+        if raw.lower() in ("true", "false"):
+            return raw.lower() == "true", None
+        return None, f"{column.name} {raw!r} is not true or false"
+    if column.kind == "year":
+        if raw.isdigit() and len(raw) == 4:
+            return raw, None
+        return None, f"{column.name} {raw!r} is not a four-digit year"
+    if column.kind == "enum":
+        canonical = {choice.lower(): choice for choice in column.choices}
+        if raw.lower() in canonical:
+            return canonical[raw.lower()], None
+        return None, f"{column.name} {raw!r} is not one of {', '.join(column.choices)}"
+    raise AssertionError(f"unknown column kind {column.kind}")
+
+
+def _parse_file(filename: str, text: str, columns: dict[str, Column], problems: list[ImportProblem]) -> list[Row]:
+    records = iter(_records(text))
+    try:
+        _, header = next(records)
+    except StopIteration:
+        problems.append(ImportProblem(filename, 1, "the file is empty (a header row is required)"))
+        return []
+    header = [name.strip() for name in header]
+    header_problems = [
+        *(f"unknown column {name!r}" for name in header if name not in columns),
+        *(f"column {name!r} appears more than once" for name in sorted({n for n in header if header.count(n) > 1})),
+        *(f"required column {c.name!r} is missing" for c in columns.values() if c.required and c.name not in header),
+    ]
+    if header_problems:
+        problems.extend(ImportProblem(filename, 1, reason) for reason in header_problems)
+        return []
+
+    rows: list[Row] = []
+    first_line_of: dict[str, int] = {}
+    for line, fields in records:
+        if not any(value.strip() for value in fields):
+            continue
+        if len(fields) != len(header):
+            problems.append(ImportProblem(filename, line, f"{len(fields)} values for {len(header)} columns"))
+            continue
+        values: dict[str, object] = {}
+        for name, raw in zip(header, fields):
+            value, problem = _parse_value(columns[name], raw)
+            if problem:
+                problems.append(ImportProblem(filename, line, problem))
+            values[name] = value
+        for column in columns.values():
+            values.setdefault(column.name, [] if column.kind == "list" else ("" if column.kind == "text" else None))
+        sourced_id = values["sourcedId"]
+        if sourced_id:
+            if sourced_id in first_line_of:
+                problems.append(
+                    ImportProblem(filename, line, f"duplicate sourcedId {sourced_id!r} (first on line {first_line_of[sourced_id]})")
+                )
+                continue
+            first_line_of[sourced_id] = line
+        rows.append(Row(line, values))
+    return rows
+
+
+def _read_manifest(source: _Source, problems: list[ImportProblem]) -> dict[str, str]:
+    data = source.read("manifest.csv")
+    if data is None:
+        problems.append(ImportProblem("manifest.csv", 0, "the bundle has no manifest.csv"))
+        return {}
+    text = _decode("manifest.csv", data, problems)
+    if text is None:
+        return {}
+    manifest: dict[str, str] = {}
+    records = iter(_records(text))
+    header = next(records, (1, []))[1]
+    if [name.strip() for name in header] != ["propertyName", "value"]:
+        problems.append(ImportProblem("manifest.csv", 1, "the header must be propertyName,value"))
+        return {}
+    for line, fields in records:
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) != 2:
+            problems.append(ImportProblem("manifest.csv", line, f"{len(fields)} values for 2 columns"))
+            continue
+        manifest[fields[0].strip()] = fields[1].strip()
+    if manifest.get("oneroster.version", "1.1") != "1.1":
+        problems.append(
+            ImportProblem("manifest.csv", 0, f"oneroster.version is {manifest['oneroster.version']!r}; only 1.1 is read")
+        )
+    return manifest
+
+
+def read_bundle(path: str | Path) -> Bundle:
+    """Read and type-check every file of the OneRoster 1.1 CSV bundle at ``path`` (folder or .zip).
+
+    ``manifest.csv`` decides which files are read: ``bulk`` files must be present, ``absent``
+    ones are skipped even if present; ``delta`` files are refused (MySchool imports full
+    bundles). Raises :class:`BundleError` listing every problem (file, line, reason).
+    """
+    source = _Source(Path(path))
+    problems: list[ImportProblem] = []
+    manifest = _read_manifest(source, problems)
+    bundle = Bundle()
+    if problems:
+        raise BundleError(problems)
+    for name, columns in FILES.items():
+        mode = manifest.get(f"file.{name}", "absent").lower()
+        filename = f"{name}.csv"
+        if mode == "absent":
+            continue
+        if mode != "bulk":
+            problems.append(ImportProblem("manifest.csv", 0, f"file.{name} is {mode!r}; only bulk and absent are supported"))
+            continue
+        data = source.read(filename)
+        if data is None:
+            problems.append(ImportProblem(filename, 0, "the manifest lists it as bulk but the bundle does not contain it"))
+            continue
+        text = _decode(filename, data, problems)
+        if text is not None:
+            bundle.files[name] = _parse_file(filename, text, columns, problems)
+    bundle.ignored_files = [n for n in IGNORED_FILES if manifest.get(f"file.{n}", "absent").lower() != "absent"]
+    if problems:
+        raise BundleError(problems)
+    return bundle

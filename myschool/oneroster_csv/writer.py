@@ -1,0 +1,234 @@
+"""Writing an :class:`~myschool.oneroster_csv.plan.ImportPlan`: upsert by sourcedId, in bulk.
+
+Rows are matched by sourcedId. A matched row is updated only in the fields whose value
+differs, an unknown one is created, and nothing is ever deleted: importing the same bundle
+twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from myschool import models as m
+
+from .bundle import BundleError, ImportProblem, read_bundle
+from .plan import FOREIGN_KEYS, MODEL_ORDER, ImportPlan, plan_import
+
+BATCH = 2000
+
+# Models whose sourcedIds share one OneRoster kind: an id may not be used by both.
+SAME_KIND = [
+    (m.School, m.SchoolGroup),
+    (m.AcademicYear, m.Term),
+    (m.Course, m.SchoolClass),
+    (m.Student, m.Teacher),
+    (m.CourseStudent, m.ClassStudent, m.CourseTeacher, m.ClassTeacher),
+]
+# (model, unique fields besides sourcedId) checked before writing, so a clash is reported, not raised.
+NATURAL_KEYS = [
+    (m.SchoolGroup, ("code",)),
+    (m.School, ("code",)),
+    (m.AcademicYear, ("school", "name")),
+    (m.Student, ("school", "student_number")),
+    (m.Teacher, ("school", "staff_number")),
+]
+
+
+@dataclass
+class ModelCounts:
+    """Rows of one model an import created, updated and left unchanged."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class ImportResult:
+    """What an import did: per model verbose name plural, rows created/updated/unchanged; skipped rows by reason."""
+
+    counts: dict[str, ModelCounts] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """Human-readable summary lines, one per model and one per skipped reason."""
+        out = [
+            f"{name}: {c.created} created, {c.updated} updated, {c.unchanged} unchanged" for name, c in self.counts.items()
+        ]
+        out += [f"skipped {reason}: {n}" for reason, n in sorted(self.skipped.items())]
+        return out
+
+
+def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _existing(model: type, sourced_ids: list[str]) -> dict[str, object]:
+    found = {}
+    for chunk in _chunks(sourced_ids):
+        found.update((obj.sourced_id, obj) for obj in model.objects.filter(sourced_id__in=chunk))
+    return found
+
+
+def check_against_database(plan: ImportPlan) -> list[ImportProblem]:
+    """Problems the import would meet in the database: an id used by another kind, a clashing code or number."""
+    problems: list[ImportProblem] = []
+    for family in SAME_KIND:
+        for model in family:
+            wanted = list(plan.records[model])
+            for other in family:
+                if other is model:
+                    continue
+                for sid in _existing(other, wanted):
+                    line = plan.records[model][sid].get("_line", 0)
+                    problems.append(
+                        ImportProblem(
+                            "(database)" if not line else _file_of(model),
+                            line,
+                            f"sourcedId {sid!r} is already used by a {other._meta.verbose_name}",
+                        )
+                    )
+    for model, key in NATURAL_KEYS:
+        records = plan.records[model]
+        if not records:
+            continue
+        fk_names = [f for f in key if f in FOREIGN_KEYS[model]]
+        lookups = [f"{f}__sourced_id" if f in fk_names else f for f in key]
+        wanted = {tuple(values[f] for f in key): sid for sid, values in records.items()}
+        first_field_values = {k[0] for k in wanted}
+        for chunk in _chunks(sorted(first_field_values)):
+            for row in model.objects.filter(**{f"{lookups[0]}__in": chunk}).values("sourced_id", *lookups):
+                natural = tuple(row[lookup] for lookup in lookups)
+                sid = wanted.get(natural)
+                if sid is not None and sid != row["sourced_id"]:
+                    values = records[sid]
+                    problems.append(
+                        ImportProblem(
+                            _file_of(model),
+                            values.get("_line", 0),
+                            f"{model._meta.verbose_name} {' / '.join(map(str, natural))} already exists "
+                            f"with sourcedId {row['sourced_id']!r}",
+                        )
+                    )
+    return problems
+
+
+def _file_of(model: type) -> str:
+    if model in (m.School, m.SchoolGroup):
+        return "orgs.csv"
+    if model in (m.AcademicYear, m.Term):
+        return "academicSessions.csv"
+    if model in (m.Course, m.SchoolClass):
+        return "classes.csv"
+    if model in (m.Student, m.Teacher):
+        return "users.csv"
+    return "enrollments.csv"
+
+
+def _upsert(model: type, records: dict[str, dict], pks: dict[type, dict[str, int]]) -> tuple[set[str], set[str], dict]:
+    """Create or update ``model`` rows from ``records``; return (created sourcedIds, updated sourcedIds, sourcedId → row).
+
+    Also records sourcedId → pk of every row in ``pks[model]`` for the models that follow.
+    """
+    fks = FOREIGN_KEYS[model]
+    rows: dict[str, dict] = {}
+    for sid, values in records.items():
+        row = {k: v for k, v in values.items() if not k.startswith("_") and k != "terms"}
+        for fk, target in fks.items():
+            ref = row.pop(fk)
+            row[f"{fk}_id"] = pks[target][ref] if ref is not None else None
+        rows[sid] = row
+    existing = _existing(model, list(rows))
+    to_create, to_update, changed_fields = [], [], set()
+    for sid, row in rows.items():
+        obj = existing.get(sid)
+        if obj is None:
+            to_create.append(model(sourced_id=sid, **row))
+            continue
+        changed = [name for name, value in row.items() if getattr(obj, name) != value]
+        for name in changed:
+            setattr(obj, name, row[name])
+        if changed:
+            changed_fields.update(changed)
+            to_update.append(obj)
+    model.objects.bulk_create(to_create, batch_size=BATCH)
+    if to_update:
+        model.objects.bulk_update(to_update, sorted(changed_fields), batch_size=500)
+    objects = {**existing, **{obj.sourced_id: obj for obj in to_create}}
+    if any(obj.pk is None for obj in to_create):  # databases that cannot return ids from bulk inserts
+        objects.update(_existing(model, [obj.sourced_id for obj in to_create]))
+    pks[model] = {sid: obj.pk for sid, obj in objects.items()}
+    return {o.sourced_id for o in to_create}, {o.sourced_id for o in to_update}, objects
+
+
+def _set_course_terms(plan: ImportPlan, pks: dict[type, dict[str, int]]) -> set[str]:
+    """Make each imported Course's terms exactly the bundle's; return the sourcedIds whose terms changed."""
+    through = m.Course.terms.through
+    course_sid = {pk: sid for sid, pk in pks[m.Course].items()}
+    wanted = {
+        (pks[m.Course][sid], pks[m.Term][t]) for sid, values in plan.records[m.Course].items() for t in values["terms"]
+    }
+    current = set()
+    for chunk in _chunks(list(course_sid)):
+        current.update(through.objects.filter(course_id__in=chunk).values_list("course_id", "term_id"))
+    missing, extra = wanted - current, current - wanted
+    through.objects.bulk_create([through(course_id=c, term_id=t) for c, t in missing], batch_size=BATCH)
+    for course_id, term_id in extra:
+        through.objects.filter(course_id=course_id, term_id=term_id).delete()
+    return {course_sid[c] for c, _ in missing | extra}
+
+
+def _set_active_years(plan: ImportPlan, objects: dict[type, dict[str, object]]) -> None:
+    """Give each imported school without an active year the imported year that contains today, else the latest."""
+    today = timezone.localdate()
+    years_by_school: dict[int, list] = {}
+    for sid in plan.records[m.AcademicYear]:
+        year = objects[m.AcademicYear][sid]
+        years_by_school.setdefault(year.school_id, []).append(year)
+    for sid in plan.records[m.School]:
+        school = objects[m.School][sid]
+        years = years_by_school.get(school.pk)
+        if school.active_year_id is None and years:
+            current = [y for y in years if y.start_date <= today <= y.end_date]
+            school.active_year = current[0] if current else max(years, key=lambda y: (y.end_date, y.sourced_id))
+            m.School.objects.filter(pk=school.pk).update(active_year=school.active_year)
+
+
+def write_plan(plan: ImportPlan) -> ImportResult:
+    """Upsert every row of ``plan`` in dependency order; call inside a transaction."""
+    result = ImportResult(skipped=dict(plan.skipped))
+    pks: dict[type, dict[str, int]] = {}
+    objects: dict[type, dict[str, object]] = {}
+    for model in MODEL_ORDER:
+        created, updated, objects[model] = _upsert(model, plan.records[model], pks)
+        if model is m.Course:
+            updated |= _set_course_terms(plan, pks) - created
+        result.counts[str(model._meta.verbose_name_plural)] = ModelCounts(
+            created=len(created), updated=len(updated), unchanged=len(plan.records[model]) - len(created) - len(updated)
+        )
+    _set_active_years(plan, objects)
+    return result
+
+
+def import_oneroster_csv(path, *, school_code: str | None = None) -> ImportResult:
+    """Import the OneRoster 1.1 CSV bundle at ``path`` (folder or .zip) in one transaction.
+
+    Raises :class:`~myschool.oneroster_csv.bundle.BundleError` listing every problem (file,
+    line, reason); in that case nothing at all is written.
+    """
+    bundle = read_bundle(path)
+    try:
+        with transaction.atomic():
+            plan = plan_import(bundle, school_code=school_code)
+            problems = check_against_database(plan)
+            if problems:
+                raise BundleError(sorted(problems))
+            return write_plan(plan)
+    except IntegrityError as exc:
+        raise BundleError([ImportProblem("(database)", 0, f"the database refused the import: {exc}")]) from exc
+
