@@ -1,0 +1,162 @@
+"""The published OneRoster records SDS reads, and the log of the runs that write them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from myschool.models import School
+
+
+class Kind(models.TextChoices):
+    """The OneRoster object kinds MySchool publishes (oneroster-1.1.md §3)."""
+
+    ORG = "org", "org"
+    ACADEMIC_SESSION = "academicSession", "academicSession"
+    COURSE = "course", "course"
+    CLASS = "class", "class"
+    USER = "user", "user"
+    ENROLLMENT = "enrollment", "enrollment"
+    DEMOGRAPHICS = "demographics", "demographics"
+
+
+class PublishedStatus(models.TextChoices):
+    ACTIVE = "active", "active"
+    TOBEDELETED = "tobedeleted", "tobedeleted"
+
+
+class PublishedObject(models.Model):
+    """One OneRoster object as SDS sees it: what the API serves, never computed at request time.
+
+    ``payload`` is the object without ``sourcedId``, ``status`` and ``dateLastModified`` (those
+    are columns); its GUIDRefs hold ``href`` *paths* (``/ims/oneroster/v1p1/orgs/x``) that the API
+    makes absolute. ``content_hash`` is the SHA-256 of the canonical payload JSON; only a
+    different hash (or a status change) gives the object a new ``date_last_modified``.
+
+    The ``*_ref`` columns copy the sourcedIds of the object's single references so the API can
+    filter and nest without looking inside the JSON: ``school_ref`` (class/enrollment ``school``,
+    course ``org``), ``course_ref`` (class ``course``), ``class_ref`` and ``user_ref`` (enrollment),
+    ``parent_ref`` (org and academicSession ``parent``), ``year_ref`` (course ``schoolYear``).
+    Lists of references (class ``terms``, user ``orgs``, ``agents``) are rows of
+    :class:`PublishedReference`. ``subtype`` is the object's role or type (user and enrollment
+    ``role``, org and academicSession ``type``, class ``classType``).
+    """
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    sourced_id = models.CharField("sourcedId", max_length=255)
+    school = models.ForeignKey(
+        School,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="published_objects",
+        help_text="The school whose publication owns this object (empty for a district org).",
+    )
+    status = models.CharField(max_length=11, choices=PublishedStatus.choices, default=PublishedStatus.ACTIVE)
+    date_last_modified = models.DateTimeField("dateLastModified")
+    subtype = models.CharField(max_length=20, blank=True)
+    payload = models.JSONField()
+    content_hash = models.CharField(max_length=64)
+    school_ref = models.CharField(max_length=255, blank=True, null=True)
+    course_ref = models.CharField(max_length=255, blank=True, null=True)
+    class_ref = models.CharField(max_length=255, blank=True, null=True)
+    user_ref = models.CharField(max_length=255, blank=True, null=True)
+    parent_ref = models.CharField(max_length=255, blank=True, null=True)
+    year_ref = models.CharField(max_length=255, blank=True, null=True)
+    last_run = models.ForeignKey(
+        "PublicationRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The run that last created or changed this object.",
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "sourced_id"], name="publishedobject_unique_kind_sourced_id")]
+        indexes = [
+            models.Index(fields=["kind", "status", "sourced_id"], name="published_kind_status_id"),
+            models.Index(fields=["kind", "date_last_modified"], name="published_kind_modified"),
+            models.Index(fields=["school", "kind", "status"], name="published_school_kind"),
+            models.Index(fields=["kind", "subtype", "status"], name="published_kind_subtype"),
+            models.Index(fields=["kind", "school_ref"], name="published_kind_school_ref"),
+            models.Index(fields=["kind", "class_ref"], name="published_kind_class_ref"),
+            models.Index(fields=["kind", "user_ref"], name="published_kind_user_ref"),
+            models.Index(fields=["kind", "course_ref"], name="published_kind_course_ref"),
+            models.Index(fields=["kind", "parent_ref"], name="published_kind_parent_ref"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.sourced_id} ({self.status})"
+
+
+class PublishedReference(models.Model):
+    """One element of a published object's list of references, e.g. a class's term or a user's org."""
+
+    obj = models.ForeignKey(PublishedObject, on_delete=models.CASCADE, related_name="references")
+    name = models.CharField(max_length=20, help_text="The payload field: terms, orgs, agents.")
+    sourced_id = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["obj", "name", "sourced_id"], name="publishedreference_once")]
+        indexes = [models.Index(fields=["name", "sourced_id"], name="publishedref_name_id")]
+
+    def __str__(self) -> str:
+        return f"{self.obj_id}.{self.name} → {self.sourced_id}"
+
+
+class RunTrigger(models.TextChoices):
+    NIGHTLY = "nightly", "Nightly schedule"
+    SUPPORT = "support", "Support (publish now)"
+    COMMAND = "command", "Management command"
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    HELD = "held", "Held for confirmation"
+
+
+class PublicationRun(models.Model):
+    """One publication of one school: who or what started it, when, what it changed, how it ended.
+
+    ``counts`` maps kind → {"created", "updated", "deleted", "unchanged"} (ints). A *held* run
+    wrote nothing: it would have tombstoned more than the allowed share of users or classes;
+    ``hold_reason`` gives the numbers, and support's confirmation starts a run that may.
+    """
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="publication_runs")
+    trigger = models.CharField(max_length=10, choices=RunTrigger.choices)
+    triggered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    committed_at = models.DateTimeField(
+        null=True, blank=True, help_text="The dateLastModified given to every object this run created or changed."
+    )
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    hold_reason = models.TextField(blank=True)
+    allow_mass_deletion = models.BooleanField(default=False, help_text="Confirmed by support after a held run.")
+    confirms = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="confirmations",
+        help_text="The held run this run was confirmed from.",
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["school", "-started_at"], name="publicationrun_school_started")]
+
+    def __str__(self) -> str:
+        return f"{self.school} {self.get_trigger_display()} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class PublicationLock(models.Model):
+    """At most one run per school at a time: a conditional UPDATE on this row takes the lock.
+
+    (``select_for_update`` does nothing on SQLite; an UPDATE … WHERE holder = '' works on both.)
+    """
+
+    school = models.OneToOneField(School, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    holder = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Publication lock of school {self.school_id}: {self.holder or 'free'}"
