@@ -225,3 +225,12 @@ OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
 OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+
+# The LIS integration's own knobs (lis/conf.py documents each).
+LIS = {
+    "TOMBSTONE_RETENTION_DAYS": env_int("LIS_TOMBSTONE_RETENTION_DAYS", 90),
+    "MASS_DELETION_PERCENT": env_int("LIS_MASS_DELETION_PERCENT", 30),
+    "MASS_DELETION_MIN_OBJECTS": env_int("LIS_MASS_DELETION_MIN_OBJECTS", 10),
+    "SUPPORT_RUNS_PER_DAY": env_int("LIS_SUPPORT_RUNS_PER_DAY", 1),
+    "LOCK_TIMEOUT_SECONDS": env_int("LIS_LOCK_TIMEOUT_SECONDS", 3 * 3600),
+}

@@ -17,3 +17,10 @@ SECURE_SSL_REDIRECT = False
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
+
+# SQLite tests use a file, like the embedded default: threads and the live server then share
+# one database with real locking (an in-memory database would use shared-cache table locks).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"myschool-test-{os.getpid()}.sqlite3")}

@@ -1,6 +1,6 @@
 """The MySchool school domain. It knows nothing of Microsoft or OneRoster publication."""
 
-from .base import GradeLevel, SourcedModel, Status, new_sourced_id, split_grade_levels
+from .base import GradeLevel, SourcedModel, Status, new_sourced_id, split_list
 from .memberships import ClassStudent, ClassTeacher, CourseStudent, CourseTeacher
 from .people import SchoolStaff, Sex, Student, Teacher
 from .school import AcademicYear, School, SchoolGroup, Term
@@ -26,5 +26,5 @@ __all__ = [
     "Teacher",
     "Term",
     "new_sourced_id",
-    "split_grade_levels",
+    "split_list",
 ]

@@ -44,14 +44,14 @@ class GradeLevel(models.TextChoices):
     OTHER = "Other", "Other"
 
 
-def split_grade_levels(value: str) -> list[str]:
-    """Split a comma-separated grade list (``"09,10"``) into its codes, dropping blanks."""
+def split_list(value: str) -> list[str]:
+    """Split a comma-separated list (grade levels ``"09,10"``, periods ``"1,2"``) into its items, dropping blanks."""
     return [code.strip() for code in value.split(",") if code.strip()]
 
 
 def validate_grade_levels(value: str) -> None:
     """Refuse a comma-separated grade list holding anything but CEDS codes."""
-    unknown = [code for code in split_grade_levels(value) if code not in GradeLevel.values]
+    unknown = [code for code in split_list(value) if code not in GradeLevel.values]
     if unknown:
         raise ValidationError(
             "Unknown grade level(s): %(codes)s. Use CEDS codes such as KG, 01 … 13.",

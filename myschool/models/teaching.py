@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .base import GradeLevel, SourcedModel, split_grade_levels, validate_grade_levels
+from .base import GradeLevel, SourcedModel, split_list, validate_grade_levels
 from .school import AcademicYear, School, Term
 
 
@@ -46,7 +46,7 @@ class Course(SourcedModel):
 
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="courses")
     year = models.ForeignKey(AcademicYear, on_delete=models.CASCADE, related_name="courses")
-    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="courses")
+    subject = models.ForeignKey(Subject, on_delete=models.RESTRICT, related_name="courses")
     name = models.CharField(max_length=200)
     code = models.CharField(max_length=50, blank=True)
     grade_levels = models.CharField(max_length=100, blank=True, validators=[validate_grade_levels], help_text="CEDS codes, comma-separated, e.g. 09,10.")
@@ -65,7 +65,7 @@ class Course(SourcedModel):
 
     @property
     def grade_list(self) -> list[str]:
-        return split_grade_levels(self.grade_levels)
+        return split_list(self.grade_levels)
 
     def clean(self) -> None:
         errors = _same_school_errors(

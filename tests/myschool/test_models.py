@@ -128,3 +128,14 @@ def test_active_year_must_belong_to_the_school(school_a, school_b):
     school_a.active_year = school_b.active_year
     with pytest.raises(ValidationError, match="one of this school's years"):
         school_a.full_clean()
+
+
+def test_a_school_can_be_deleted_with_its_courses_but_a_subject_in_use_cannot(school_a):
+    from django.db.models import RestrictedError
+
+    course = f.CourseFactory(school=school_a, year=school_a.active_year)
+    f.CourseStudentFactory(course=course)
+    with pytest.raises(RestrictedError):
+        course.subject.delete()
+    school_a.delete()
+    assert not m.Course.objects.exists() and not m.Subject.objects.exists()

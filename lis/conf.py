@@ -1,0 +1,28 @@
+"""The LIS app's settings: one namespaced dict, ``settings.LIS``, with these defaults.
+
+- ``TOMBSTONE_RETENTION_DAYS`` (90): how long a ``tobedeleted`` object stays published.
+- ``MASS_DELETION_PERCENT`` (30) and ``MASS_DELETION_MIN_OBJECTS`` (10): a run that would turn
+  more than this share of a school's published users or classes, and more than this many,
+  into tombstones is held until support confirms it.
+- ``SUPPORT_RUNS_PER_DAY`` (1): extra publications support may start per school and day.
+- ``LOCK_TIMEOUT_SECONDS`` (3 h): after this a run's lock counts as abandoned (a crashed worker).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+DEFAULTS = {
+    "TOMBSTONE_RETENTION_DAYS": 90,
+    "MASS_DELETION_PERCENT": 30,
+    "MASS_DELETION_MIN_OBJECTS": 10,
+    "SUPPORT_RUNS_PER_DAY": 1,
+    "LOCK_TIMEOUT_SECONDS": 3 * 3600,
+}
+
+
+def lis_setting(name: str):
+    """The value of ``settings.LIS[name]``, or its default. Raises ``KeyError`` for unknown names."""
+    if name not in DEFAULTS:
+        raise KeyError(f"Unknown LIS setting {name!r}")
+    return getattr(settings, "LIS", {}).get(name, DEFAULTS[name])

@@ -1,0 +1,22 @@
+"""The OneRoster publication: mapping MySchool data, diffing it with the store, writing runs."""
+
+from .mapping import PublishedRecord, homeroom_course_id
+from .service import (
+    KindChanges,
+    MassDeletionHeld,
+    PublicationError,
+    PublicationInProgress,
+    PublicationResult,
+    publish_school,
+)
+
+__all__ = [
+    "KindChanges",
+    "MassDeletionHeld",
+    "PublicationError",
+    "PublicationInProgress",
+    "PublicationResult",
+    "PublishedRecord",
+    "homeroom_course_id",
+    "publish_school",
+]

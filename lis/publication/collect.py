@@ -1,0 +1,208 @@
+"""What one school publishes tonight: MySchool rows read in batches and mapped to records.
+
+:func:`school_records` yields ``(kind, records)`` in the order a diff needs (orgs, sessions,
+courses, classes, users, enrollments, demographics); each ``records`` is an iterator that
+streams rows with ``.iterator()`` and ``values_list`` so a 50,000-student school never sits
+in memory as model instances.
+
+What is published (``design.md``): nothing but the org when the school should not sync or has
+no active year; otherwise only the active year, only ticked courses and classes, users as
+the school's *users to publish* switch says (active students and teachers, or only active
+members of ticked groups), enrollments of published users in ticked groups, and demographics
+only when the school shares them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from django.db.models import Exists, OuterRef, Q
+
+from lis.models import ClassSelection, CourseSelection, SchoolSyncSettings, UsersToPublish
+from myschool import models as m
+
+from . import mapping
+from .mapping import PublishedRecord
+
+CHUNK = 2000
+
+
+def _settings(school: m.School) -> SchoolSyncSettings:
+    try:
+        return school.sync_settings
+    except SchoolSyncSettings.DoesNotExist:
+        return SchoolSyncSettings(school=school)
+
+
+class SchoolData:
+    """The selection of one school's active year that the publication reads (see the module docstring)."""
+
+    def __init__(self, school: m.School):
+        self.school = school
+        self.settings = _settings(school)
+        self.year = school.active_year if self.settings.should_sync else None
+        if self.year is not None:
+            self.terms = list(self.year.terms.order_by("start_date", "sourced_id").values_list("sourced_id", "name", "start_date", "end_date"))
+            ticked_course = CourseSelection.objects.filter(course=OuterRef("pk"), sync=True)
+            ticked_class = ClassSelection.objects.filter(school_class=OuterRef("pk"), sync=True)
+            self.courses = m.Course.objects.filter(school=school, year=self.year).filter(Exists(ticked_course))
+            self.classes = m.SchoolClass.objects.filter(school=school, year=self.year).filter(Exists(ticked_class))
+
+    @property
+    def publishes_year(self) -> bool:
+        return self.year is not None
+
+    @property
+    def year_term_ids(self) -> list[str]:
+        """Every term of the active year, or the year itself when it has none (a class needs one)."""
+        return [t[0] for t in self.terms] or [self.year.sourced_id]
+
+    def people(self, model: type[m.Person]):
+        """The active students or teachers to publish, per the school's switch."""
+        people = model.objects.filter(school=self.school, status=m.Status.ACTIVE)
+        if self.settings.users_to_publish == UsersToPublish.GROUP_MEMBERS:
+            role = "student" if model is m.Student else "teacher"
+            course_members = getattr(m, f"Course{role.title()}").objects.filter(**{role: OuterRef("pk")}, course__in=self.courses)
+            class_members = getattr(m, f"Class{role.title()}").objects.filter(**{role: OuterRef("pk")}, school_class__in=self.classes)
+            people = people.filter(Q(Exists(course_members)) | Q(Exists(class_members)))
+        return people
+
+    # kinds ----------------------------------------------------------------------------------
+    def orgs(self) -> Iterator[PublishedRecord]:
+        if not self.settings.should_sync:
+            return
+        school, group = self.school, self.school.group
+        yield mapping.org_for_school(
+            sourced_id=school.sourced_id,
+            name=school.name,
+            code=school.code,
+            district_sourced_id=group.sourced_id if group else None,
+        )
+        if group is not None:
+            yield mapping.org_for_district(sourced_id=group.sourced_id, name=group.name, code=group.code)
+
+    def academic_sessions(self) -> Iterator[PublishedRecord]:
+        if not self.publishes_year:
+            return
+        year = self.year
+        yield mapping.session_for_year(
+            sourced_id=year.sourced_id,
+            title=year.name,
+            start_date=year.start_date,
+            end_date=year.end_date,
+            term_sourced_ids=[t[0] for t in self.terms],
+        )
+        for sourced_id, name, start, end in self.terms:
+            yield mapping.session_for_term(
+                sourced_id=sourced_id, title=name, start_date=start, end_date=end,
+                year_sourced_id=year.sourced_id, year_end=year.end_date,
+            )
+
+    def courses_(self) -> Iterator[PublishedRecord]:
+        if not self.publishes_year:
+            return
+        grades: dict[int, set[str]] = defaultdict(set)
+        for subject_id, levels in self.courses.values_list("subject_id", "grade_levels"):
+            grades[subject_id].update(m.split_list(levels))
+        subjects = m.Subject.objects.filter(pk__in=list(grades)).order_by("sourced_id")
+        for pk, sourced_id, name, code, area, subject_code in subjects.values_list(
+            "pk", "sourced_id", "name", "code", "subject_area", "subject_code"
+        ):
+            yield mapping.course_for_subject(
+                sourced_id=sourced_id, title=name, code=code, subject_area=area, subject_code=subject_code,
+                grades=sorted(grades[pk]), year_sourced_id=self.year.sourced_id, school_sourced_id=self.school.sourced_id,
+            )
+        if self.classes.exists():
+            yield mapping.homeroom_course(school_sourced_id=self.school.sourced_id, year_sourced_id=self.year.sourced_id)
+
+    def classes_(self) -> Iterator[PublishedRecord]:
+        if not self.publishes_year:
+            return
+        school_id = self.school.sourced_id
+        terms_of: dict[int, list[str]] = defaultdict(list)
+        through = m.Course.terms.through.objects.filter(course__in=self.courses).order_by("term__start_date", "term__sourced_id")
+        for course_id, term_id in through.values_list("course_id", "term__sourced_id"):
+            terms_of[course_id].append(term_id)
+        rows = self.courses.order_by().values_list(
+            "pk", "sourced_id", "name", "code", "location", "grade_levels", "periods",
+            "subject__sourced_id", "subject__subject_area", "subject__subject_code",
+        )
+        for pk, sourced_id, name, code, location, grades, periods, subject_id, area, subject_code in rows.iterator(CHUNK):
+            yield mapping.class_for_course(
+                sourced_id=sourced_id, title=name, code=code, location=location,
+                grades=m.split_list(grades), periods=m.split_list(periods),
+                subject_sourced_id=subject_id, subject_area=area, subject_code=subject_code,
+                school_sourced_id=school_id, term_sourced_ids=terms_of.get(pk) or self.year_term_ids,
+            )
+        homerooms = self.classes.order_by().values_list("sourced_id", "name", "code", "location", "grade_level")
+        for sourced_id, name, code, location, grade in homerooms.iterator(CHUNK):
+            yield mapping.class_for_homeroom(
+                sourced_id=sourced_id, title=name, code=code, location=location, grade=grade,
+                school_sourced_id=school_id, year_sourced_id=self.year.sourced_id, term_sourced_ids=self.year_term_ids,
+            )
+
+    def users(self) -> Iterator[PublishedRecord]:
+        if not self.publishes_year:
+            return
+        fields = ("sourced_id", "username", "given_name", "middle_name", "family_name", "primary_email")
+        for model, role, number in ((m.Student, "student", "student_number"), (m.Teacher, "teacher", "staff_number")):
+            extra = ("grade_level",) if model is m.Student else ()
+            for row in self.people(model).order_by().values_list(*fields, number, *extra).iterator(CHUNK):
+                sourced_id, username, given, middle, family, email, identifier, *grade = row
+                yield mapping.user_record(
+                    sourced_id=sourced_id, role=role, username=username, given_name=given, middle_name=middle,
+                    family_name=family, identifier=identifier, email=email, grades=[g for g in grade if g],
+                    school_sourced_id=self.school.sourced_id,
+                )
+
+    def enrollments(self) -> Iterator[PublishedRecord]:
+        if not self.publishes_year:
+            return
+        school_id = self.school.sourced_id
+        students, teachers = self.people(m.Student), self.people(m.Teacher)
+        sources = [
+            (m.CourseStudent.objects.filter(course__in=self.courses, student__in=students), "student", "course"),
+            (m.ClassStudent.objects.filter(school_class__in=self.classes, student__in=students), "student", "school_class"),
+            (m.CourseTeacher.objects.filter(course__in=self.courses, teacher__in=teachers), "teacher", "course"),
+            (m.ClassTeacher.objects.filter(school_class__in=self.classes, teacher__in=teachers), "teacher", "school_class"),
+        ]
+        for queryset, role, group in sources:
+            dates = ("begin_date", "end_date") if role == "student" else ("is_main_teacher",)
+            rows = queryset.order_by().values_list("sourced_id", f"{role}__sourced_id", f"{group}__sourced_id", *dates)
+            for sourced_id, user_id, class_id, *extra in rows.iterator(CHUNK):
+                yield mapping.enrollment_record(
+                    sourced_id=sourced_id, role=role, user_sourced_id=user_id, class_sourced_id=class_id,
+                    school_sourced_id=school_id,
+                    primary=bool(extra[0]) if role == "teacher" else False,
+                    begin_date=extra[0] if role == "student" else None,
+                    end_date=extra[1] if role == "student" else None,
+                )
+
+    def demographics(self) -> Iterator[PublishedRecord]:
+        if not self.publishes_year or not self.settings.share_demographics:
+            return
+        rows = self.people(m.Student).order_by().values_list("sourced_id", "birth_date", "sex")
+        for sourced_id, birth_date, sex in rows.iterator(CHUNK):
+            record = mapping.demographics_record(sourced_id=sourced_id, birth_date=birth_date, sex=sex)
+            if record is not None:
+                yield record
+
+
+KIND_ORDER = ["org", "academicSession", "course", "class", "user", "enrollment", "demographics"]
+
+
+def school_records(school: m.School) -> Iterator[tuple[str, Iterator[PublishedRecord]]]:
+    """Yield ``(kind, records)`` for every kind in :data:`KIND_ORDER` for ``school`` (see module docstring)."""
+    data = SchoolData(school)
+    producers = {
+        "org": data.orgs,
+        "academicSession": data.academic_sessions,
+        "course": data.courses_,
+        "class": data.classes_,
+        "user": data.users,
+        "enrollment": data.enrollments,
+        "demographics": data.demographics,
+    }
+    for kind in KIND_ORDER:
+        yield kind, producers[kind]()

@@ -1,0 +1,340 @@
+"""``publish_school``: turn one school's MySchool data into the OneRoster records SDS reads.
+
+The run compares what the school publishes now (:mod:`lis.publication.collect`) with the
+store by content hash, kind by kind:
+
+- new objects are created, objects whose payload changed (or that come back from
+  ``tobedeleted``) are updated, unchanged objects are not touched;
+- objects no longer produced become ``tobedeleted`` tombstones, keeping their last payload;
+- every object the run creates or changes gets the same ``dateLastModified``: the time of
+  the run's commit, written by one UPDATE just before COMMIT, so a delta pull made while
+  the run was in progress cannot miss anything (oneroster-1.1.md §6);
+- tombstones older than ``LIS["TOMBSTONE_RETENTION_DAYS"]`` are purged.
+
+Everything happens in one transaction: an error leaves the previous publication served and
+the run recorded as failed. A school's runs never overlap (:mod:`lis.publication.lock`).
+A run that would tombstone an unusual share of users or classes is *held* (nothing written)
+until support confirms it with ``allow_mass_deletion=True``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from lis.conf import lis_setting
+from lis.models import PublicationRun, PublishedObject, PublishedReference, PublishedStatus, RunStatus, RunTrigger
+from myschool.models import School
+
+from .collect import KIND_ORDER, school_records
+from .lock import lock_acquire, lock_release
+from .mapping import PublishedRecord, describe
+
+BATCH = 2000
+EXAMPLES = 5
+REF_COLUMNS = ("school_ref", "course_ref", "class_ref", "user_ref", "parent_ref", "year_ref")
+GUARDED_KINDS = {"class": "classes", "user": "users"}  # kind → plural for messages
+ACTIVE, TOBEDELETED = PublishedStatus.ACTIVE, PublishedStatus.TOBEDELETED
+
+
+class PublicationError(Exception):
+    """A publication could not be made; the previous one is still served."""
+
+
+class PublicationInProgress(PublicationError):
+    """Another run of the same school holds its lock."""
+
+
+class MassDeletionHeld(PublicationError):
+    """The run would tombstone too large a share of users or classes; support must confirm."""
+
+
+@dataclass
+class KindChanges:
+    """What a run does to one kind: counts and the first few examples of each change."""
+
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    examples: dict[str, list[str]] = field(default_factory=lambda: {"created": [], "updated": [], "deleted": []})
+
+    def note(self, change: str, count: int, labels: Iterable[str]) -> None:
+        setattr(self, change, getattr(self, change) + count)
+        room = EXAMPLES - len(self.examples[change])
+        if room > 0:
+            self.examples[change].extend(itertools.islice(labels, room))
+
+    def as_counts(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated, "deleted": self.deleted, "unchanged": self.unchanged}
+
+
+@dataclass
+class PublicationResult:
+    """The outcome of :func:`publish_school`.
+
+    ``status`` is a :class:`~lis.models.RunStatus` value, or ``"dry_run"``; ``changes`` maps
+    every kind to its :class:`KindChanges`; ``run`` is the logged run (None for a dry run);
+    ``hold_reason`` explains a held (or, in a dry run, would-be-held) run.
+    """
+
+    status: str
+    changes: dict[str, KindChanges]
+    run: PublicationRun | None = None
+    hold_reason: str = ""
+    error: str = ""
+    purged: int = 0
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """kind → {"created", "updated", "deleted", "unchanged"}."""
+        return _counts(self.changes)
+
+
+def _counts(changes: dict[str, KindChanges]) -> dict[str, dict[str, int]]:
+    return {kind: kind_changes.as_counts() for kind, kind_changes in changes.items()}
+
+
+def _batched(records: Iterable[PublishedRecord], size: int = BATCH) -> Iterator[list[PublishedRecord]]:
+    iterator = iter(records)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def _now_ms() -> dt.datetime:
+    now = timezone.now()
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class _Publisher:
+    """One run's diff-and-write, kind by kind. ``write=False`` computes the same diff and writes nothing."""
+
+    def __init__(self, school: School, *, run: PublicationRun | None, allow_mass_deletion: bool, progress: Callable | None):
+        self.school = school
+        self.run = run
+        self.write = run is not None
+        self.allow_mass_deletion = allow_mass_deletion
+        self.progress = progress or (lambda kind, count: None)
+        self.placeholder = _now_ms()
+        self.changes = {kind: KindChanges() for kind in KIND_ORDER}
+        self.hold_reason = ""
+
+    # diff -------------------------------------------------------------------------------
+    def publish(self) -> None:
+        should_sync = getattr(getattr(self.school, "sync_settings", None), "should_sync", False)
+        for kind, records in school_records(self.school):
+            active_before = PublishedObject.objects.filter(school=self.school, kind=kind, status=ACTIVE).count()
+            produced = self.diff_kind(kind, records)
+            deleted = self.tombstone_missing(kind, produced)
+            if kind == "org":
+                self.tombstone_orphan_districts()
+            if kind in GUARDED_KINDS and should_sync and not self.allow_mass_deletion:
+                self.guard(kind, deleted, active_before)
+
+    def diff_kind(self, kind: str, records: Iterable[PublishedRecord]) -> set[str]:
+        produced: set[str] = set()
+        changes = self.changes[kind]
+        for batch in _batched(records):
+            ids = [r.sourced_id for r in batch]
+            existing = {
+                row[1]: row
+                for row in PublishedObject.objects.filter(kind=kind, sourced_id__in=ids).values_list(
+                    "pk", "sourced_id", "content_hash", "status", "school_id"
+                )
+            }
+            creates, updates = [], []
+            for record in batch:
+                if record.sourced_id in produced:
+                    raise PublicationError(f"{kind} {record.sourced_id!r} is produced twice; sourcedIds must be unique per kind")
+                produced.add(record.sourced_id)
+                row = existing.get(record.sourced_id)
+                if row is None:
+                    creates.append(record)
+                    continue
+                pk, _, content_hash, status, owner = row
+                if owner != (None if record.shared else self.school.pk):
+                    raise PublicationError(
+                        f"{kind} {record.sourced_id!r} is already published by another school; sourcedIds must be unique"
+                    )
+                if content_hash != record.content_hash or status != ACTIVE:
+                    updates.append((pk, record))
+                else:
+                    changes.unchanged += 1
+            changes.note("created", len(creates), (r.label for r in creates))
+            changes.note("updated", len(updates), (r.label for _, r in updates))
+            if self.write:
+                self.create(kind, creates)
+                self.update(kind, updates)
+            self.progress(kind, len(batch))
+        return produced
+
+    def tombstone_missing(self, kind: str, produced: set[str]) -> int:
+        active = PublishedObject.objects.filter(school=self.school, kind=kind, status=ACTIVE).order_by()
+        gone = [pk for pk, sid in active.values_list("pk", "sourced_id").iterator(BATCH) if sid not in produced]
+        examples = PublishedObject.objects.filter(pk__in=gone[:EXAMPLES]).values_list("sourced_id", "payload")
+        self.changes[kind].note("deleted", len(gone), [describe(kind, sid, payload) for sid, payload in examples])
+        if self.write:
+            self.tombstone(gone)
+        return len(gone)
+
+    def tombstone_orphan_districts(self) -> None:
+        """A district org stays active while an active school org names it as parent."""
+        parents = PublishedObject.objects.filter(kind="org", subtype="school", status=ACTIVE, parent_ref=OuterRef("sourced_id"))
+        orphans = PublishedObject.objects.filter(kind="org", school__isnull=True, status=ACTIVE).exclude(
+            sourced_id__in=Subquery(parents.values("parent_ref"))
+        )
+        if self.write:
+            orphan_ids = list(orphans.values_list("pk", flat=True))
+            self.changes["org"].note("deleted", len(orphan_ids), [])
+            self.tombstone(orphan_ids)
+
+    def guard(self, kind: str, deleted: int, active_before: int) -> None:
+        percent, minimum = lis_setting("MASS_DELETION_PERCENT"), lis_setting("MASS_DELETION_MIN_OBJECTS")
+        if deleted > minimum and deleted * 100 > percent * active_before:
+            reason = (
+                f"{deleted} of {active_before} published {GUARDED_KINDS[kind]} ({deleted * 100 // active_before}%) would become "
+                f"tobedeleted; the limit is {percent}%. Check the active year, the last import and the ticks, "
+                f"then confirm the run."
+            )
+            self.hold_reason = "\n".join(filter(None, [self.hold_reason, reason]))
+            if self.write:
+                raise MassDeletionHeld(self.hold_reason)
+
+    # writes -----------------------------------------------------------------------------
+    def _object(self, record: PublishedRecord, **extra) -> PublishedObject:
+        refs = {column: record.refs.get(column) for column in REF_COLUMNS}
+        return PublishedObject(
+            kind=record.kind,
+            sourced_id=record.sourced_id,
+            school=None if record.shared else self.school,
+            status=ACTIVE,
+            date_last_modified=self.placeholder,
+            subtype=record.subtype,
+            payload=record.payload,
+            content_hash=record.content_hash,
+            last_run=self.run,
+            **refs,
+            **extra,
+        )
+
+    def _references(self, pairs: Iterable[tuple[int, PublishedRecord]]) -> None:
+        PublishedReference.objects.bulk_create(
+            [
+                PublishedReference(obj_id=pk, name=name, sourced_id=sid)
+                for pk, record in pairs
+                for name, ids in record.lists.items()
+                for sid in dict.fromkeys(ids)
+            ],
+            batch_size=BATCH,
+        )
+
+    def create(self, kind: str, records: list[PublishedRecord]) -> None:
+        if not records:
+            return
+        objects = PublishedObject.objects.bulk_create([self._object(r) for r in records], batch_size=1000)
+        if any(r.lists for r in records):
+            if any(o.pk is None for o in objects):  # a database that cannot return ids from bulk inserts
+                ids = dict(PublishedObject.objects.filter(kind=kind, sourced_id__in=[r.sourced_id for r in records]).values_list("sourced_id", "pk"))
+                for obj in objects:
+                    obj.pk = ids[obj.sourced_id]
+            self._references((o.pk, r) for o, r in zip(objects, records))
+
+    def update(self, kind: str, updates: list[tuple[int, PublishedRecord]]) -> None:
+        if not updates:
+            return
+        objects = [self._object(record, pk=pk) for pk, record in updates]
+        fields = ["status", "date_last_modified", "subtype", "payload", "content_hash", "last_run", *REF_COLUMNS]
+        PublishedObject.objects.bulk_update(objects, fields, batch_size=500)
+        with_lists = [(pk, r) for pk, r in updates if r.lists]
+        PublishedReference.objects.filter(obj_id__in=[pk for pk, _ in updates]).delete()
+        self._references(with_lists)
+
+    def tombstone(self, pks: list[int]) -> None:
+        for start in range(0, len(pks), BATCH):
+            PublishedObject.objects.filter(pk__in=pks[start : start + BATCH]).update(
+                status=TOBEDELETED, date_last_modified=self.placeholder, last_run=self.run
+            )
+
+    def stamp_and_purge(self) -> tuple[dt.datetime, int]:
+        """Purge expired tombstones, then give everything this run touched the commit time."""
+        cutoff = timezone.now() - dt.timedelta(days=lis_setting("TOMBSTONE_RETENTION_DAYS"))
+        purged, _ = (
+            PublishedObject.objects.filter(school=self.school, status=TOBEDELETED, date_last_modified__lt=cutoff)
+            .exclude(last_run=self.run)
+            .delete()
+        )
+        stamp = _now_ms()
+        PublishedObject.objects.filter(last_run=self.run).update(date_last_modified=stamp)
+        return stamp, purged
+
+
+def publish_school(
+    school: School,
+    *,
+    trigger: str = RunTrigger.COMMAND,
+    triggered_by=None,
+    dry_run: bool = False,
+    allow_mass_deletion: bool = False,
+    confirms: PublicationRun | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> PublicationResult:
+    """Publish ``school`` (see the module docstring) and log the run.
+
+    ``trigger`` is a :class:`~lis.models.RunTrigger`; ``triggered_by`` the user who asked, if
+    any; ``progress(kind, n)`` is called after each batch of ``n`` records. ``dry_run`` computes
+    the same changes and writes nothing (no lock, no run logged). ``allow_mass_deletion``
+    (support's confirmation of the held run ``confirms``) lifts the mass-deletion guard.
+
+    Returns a :class:`PublicationResult` whose status is succeeded, failed, held or dry_run.
+    Raises :class:`PublicationInProgress` when another run of the school holds the lock.
+    """
+    # Always from the database: a caller's instance may hold stale settings or an old active year.
+    school = School.objects.select_related("active_year", "group", "sync_settings").get(pk=school.pk)
+    if dry_run:
+        publisher = _Publisher(school, run=None, allow_mass_deletion=allow_mass_deletion, progress=progress)
+        publisher.publish()
+        return PublicationResult("dry_run", publisher.changes, hold_reason=publisher.hold_reason)
+
+    run = PublicationRun.objects.create(
+        school=school, trigger=trigger, triggered_by=triggered_by, allow_mass_deletion=allow_mass_deletion, confirms=confirms
+    )
+    if not lock_acquire(school_id=school.pk, holder=str(run.pk)):
+        _finish(run, RunStatus.FAILED, error="Another publication of this school is running.")
+        raise PublicationInProgress(f"Another publication of {school} is running.")
+    publisher = _Publisher(school, run=run, allow_mass_deletion=allow_mass_deletion, progress=progress)
+    try:
+        with transaction.atomic():
+            publisher.publish()
+            stamp, purged = publisher.stamp_and_purge()
+            run.committed_at = stamp
+            _finish(run, RunStatus.SUCCEEDED, counts={**_counts(publisher.changes), "purged": purged})
+        _analyze()
+        return PublicationResult(RunStatus.SUCCEEDED, publisher.changes, run=run, purged=purged)
+    except MassDeletionHeld as held:
+        _finish(run, RunStatus.HELD, hold_reason=str(held), counts=_counts(publisher.changes))
+        return PublicationResult(RunStatus.HELD, publisher.changes, run=run, hold_reason=str(held))
+    except Exception as exc:  # noqa: BLE001 — any failure must be logged on the run, then re-raised
+        _finish(run, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        lock_release(school_id=school.pk, holder=str(run.pk))
+
+
+def _finish(run: PublicationRun, status: str, **fields) -> None:
+    run.status = status
+    run.finished_at = timezone.now()
+    for name, value in fields.items():
+        setattr(run, name, value)
+    run.save()
+
+
+def _analyze() -> None:
+    """Refresh PostgreSQL's statistics of the store so the API's plans follow its new size."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {PublishedObject._meta.db_table}, {PublishedReference._meta.db_table}")
