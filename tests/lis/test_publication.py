@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -27,7 +27,7 @@ from myschool.oneroster_csv import import_oneroster_csv
 from tests import factories as f
 from tests.lis.publication_fixtures import published, small_school, state
 
-CONTOSO = Path(__file__).resolve().parents[3] / "shared" / "data" / "oneroster-csv" / "contoso-25"
+CONTOSO = settings.SAMPLE_ROSTER
 
 pytestmark = pytest.mark.django_db
 

@@ -7,13 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from myschool import models as m
 from myschool.oneroster_csv import BundleError, import_oneroster_csv
 
 BUNDLES = Path(__file__).parent / "bundles"
-CONTOSO = Path(__file__).resolve().parents[3] / "shared" / "data" / "oneroster-csv" / "contoso-25"
+CONTOSO = settings.SAMPLE_ROSTER
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,6 @@ from django.db import transaction
 from myschool.oneroster_csv import BundleError, import_oneroster_csv
 from myschool.roles import SUPPORT_GROUP
 
-DEFAULT_ROSTER_DATA = Path(settings.BASE_DIR).parent / "shared" / "data" / "oneroster-csv" / "contoso-25"
 
 
 class Command(BaseCommand):
@@ -37,7 +36,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.MIGRATE_HEADING(f"==> {text}"))
 
     def handle(self, *args, no_serve: bool, **options):
-        roster = Path(os.environ.get("ROSTER_DATA") or DEFAULT_ROSTER_DATA)
+        roster = Path(os.environ.get("ROSTER_DATA") or settings.SAMPLE_ROSTER)
         port = int(os.environ.get("PORT") or 8000)
 
         self.step(f"Importing the OneRoster CSV bundle {roster}")
