@@ -6,3 +6,18 @@ class LisConfig(AppConfig):
 
     name = "lis"
     verbose_name = "Microsoft sync"
+
+    def ready(self) -> None:
+        # Tell the one scoping module how the school-owned LIS models reach their School.
+        from myschool.scoping import register_school_path
+
+        from . import models as m
+
+        for model, path in {
+            m.SchoolSyncSettings: "school",
+            m.CourseSelection: "course__school",
+            m.ClassSelection: "school_class__school",
+            m.FeatureGrant: "school",
+            m.SelectionChange: "school",
+        }.items():
+            register_school_path(model, path)

@@ -39,3 +39,11 @@ def format_datetime(value: dt.datetime) -> str:
 def format_date(value: dt.date | None) -> str | None:
     """``YYYY-MM-DD`` (§3 startDate, endDate, beginDate, birthDate), or None."""
     return value.isoformat() if value else None
+
+
+# OAuth scopes of OneRoster 1.1 (oneroster-1.1.md §1).
+SCOPE_PREFIX = "https://purl.imsglobal.org/spec/or/v1p1/scope/"
+SCOPE_ROSTER_CORE = SCOPE_PREFIX + "roster-core.readonly"
+SCOPE_ROSTER = SCOPE_PREFIX + "roster.readonly"
+SCOPE_DEMOGRAPHICS = SCOPE_PREFIX + "roster-demographics.readonly"
+ALL_SCOPES = (SCOPE_ROSTER_CORE, SCOPE_ROSTER, SCOPE_DEMOGRAPHICS)

@@ -130,6 +130,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Support's LIS feature grants give school administrators their LIS permissions (lis/backends.py).
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "lis.backends.FeatureGrantBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -237,4 +243,27 @@ LIS = {
     "MASS_DELETION_MIN_OBJECTS": env_int("LIS_MASS_DELETION_MIN_OBJECTS", 10),
     "SUPPORT_RUNS_PER_DAY": env_int("LIS_SUPPORT_RUNS_PER_DAY", 1),
     "LOCK_TIMEOUT_SECONDS": env_int("LIS_LOCK_TIMEOUT_SECONDS", 3 * 3600),
+}
+
+# OneRoster API (oneroster_api): the toolkit validator it needs (client credentials only, scopes by
+# intersection) and its own knobs. Rates are "<count>/<s|min|hour|day>".
+OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"] = "oneroster_api.oauth.validators.OneRosterOAuth2Validator"
+ONEROSTER_API = {
+    "DEFAULT_LIMIT": env_int("ONEROSTER_DEFAULT_LIMIT", 100),
+    "MAX_LIMIT": env_int("ONEROSTER_MAX_LIMIT", 10_000),
+    "TOKEN_RATE": os.environ.get("ONEROSTER_TOKEN_RATE", "30/min"),
+    "API_RATE": os.environ.get("ONEROSTER_API_RATE", "1200/min"),
+}
+for _name in ("TOKEN_RATE", "API_RATE"):
+    _count, _, _period = ONEROSTER_API[_name].partition("/")
+    if not (_count.isdigit() and _period in ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")):
+        raise ImproperlyConfigured(f"ONEROSTER_{_name} must look like 30/min, not {ONEROSTER_API[_name]!r}.")
+if not 1 <= ONEROSTER_API["DEFAULT_LIMIT"] <= ONEROSTER_API["MAX_LIMIT"]:
+    raise ImproperlyConfigured("ONEROSTER_DEFAULT_LIMIT must be between 1 and ONEROSTER_MAX_LIMIT.")
+
+# The nightly publication: 00:00 in SYNC_TIME_ZONE (CELERY_TIMEZONE), which follows summer time.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = {
+    "publish-nightly": {"task": "lis.tasks.publish_nightly", "schedule": crontab(minute=0, hour=0)},
 }

@@ -1,8 +1,12 @@
 """URL routes: the admin and, from the apps, the OneRoster API and the credential handoff."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+
+from oneroster_api.oauth.views import OneRosterTokenView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("oauth/token/", OneRosterTokenView.as_view(), name="oauth-token"),
+    path("ims/oneroster/v1p1/", include("oneroster_api.urls")),
 ]

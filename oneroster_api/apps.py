@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class OneRosterApiConfig(AppConfig):
@@ -6,3 +7,9 @@ class OneRosterApiConfig(AppConfig):
 
     name = "oneroster_api"
     verbose_name = "OneRoster API"
+
+    def ready(self) -> None:
+        from .query.expressions import register_sqlite_functions
+
+        # SQLite folds only ASCII case; the filter's ~ needs Unicode folding there too.
+        connection_created.connect(register_sqlite_functions, dispatch_uid="oneroster_api.sqlite_functions")

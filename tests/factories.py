@@ -161,3 +161,13 @@ def school_admin(school: m.School, **kwargs):
     user = UserFactory(groups=[SCHOOL_ADMINISTRATORS_GROUP], **kwargs)
     m.SchoolStaff.objects.create(user=user, school=school)
     return user
+
+
+def granted_group(school: m.School, *features: str, name: str | None = None) -> Group:
+    """A Django group to which support granted the LIS ``features`` (default: both) for ``school``."""
+    from lis.models import Feature, FeatureGrant
+
+    group = Group.objects.create(name=name or f"LIS team of {school.code}")
+    for feature in features or Feature.values:
+        FeatureGrant.objects.create(feature=feature, school=school, group=group)
+    return group

@@ -15,8 +15,9 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SECURE_SSL_REDIRECT = False
 # Tests that need Redis or a Celery broker say so themselves (tests/services.py).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Tasks run inline unless a test starts a worker (tests/lis/test_tasks.py), which consumes from this Redis.
 CELERY_TASK_ALWAYS_EAGER = True
-CELERY_BROKER_URL = "memory://"
+CELERY_BROKER_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 # SQLite tests use a file, like the embedded default: threads and the live server then share
 # one database with real locking (an in-memory database would use shared-cache table locks).

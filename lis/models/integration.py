@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from oauth2_provider.settings import oauth2_settings
 
+from lis.oneroster import ALL_SCOPES
 from myschool.models import School
 
 
@@ -19,6 +20,11 @@ def validate_tenant_id(value: str) -> None:
         raise ValidationError("A Microsoft tenant id is a GUID like 72f988bf-86f1-41af-91ab-2d7cd011db47.") from None
     if len(value) != 36:
         raise ValidationError("Write the tenant id as 36 characters with hyphens.")
+
+
+def default_scopes() -> list[str]:
+    """Every OneRoster scope; demographics still need the school's *share demographics* switch."""
+    return list(ALL_SCOPES)
 
 
 class IntegrationStatus(models.TextChoices):
@@ -39,6 +45,7 @@ class Integration(models.Model):
     key_contact_name = models.CharField(max_length=200)
     key_contact_email = models.EmailField()
     status = models.CharField(max_length=20, choices=IntegrationStatus.choices, default=IntegrationStatus.REQUESTED)
+    scopes = models.JSONField(default=default_scopes, help_text="The OAuth scopes its SDS clients may be granted.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -54,6 +61,8 @@ class IntegrationClient(models.Model):
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="clients")
     application = models.OneToOneField(oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="integration_client")
     created_at = models.DateTimeField(auto_now_add=True)
+    last_token_at = models.DateTimeField(null=True, blank=True, help_text="When this client last got an access token.")
+    last_request_at = models.DateTimeField(null=True, blank=True, help_text="When this client last called the API.")
 
     def __str__(self) -> str:
         return f"{self.application.client_id} for {self.integration}"

@@ -108,6 +108,7 @@ class RunTrigger(models.TextChoices):
 
 
 class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
@@ -125,7 +126,7 @@ class PublicationRun(models.Model):
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="publication_runs")
     trigger = models.CharField(max_length=10, choices=RunTrigger.choices)
     triggered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    started_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(auto_now_add=True, help_text="When the run was asked for (queued or started).")
     finished_at = models.DateTimeField(null=True, blank=True)
     committed_at = models.DateTimeField(
         null=True, blank=True, help_text="The dateLastModified given to every object this run created or changed."

@@ -100,6 +100,8 @@ class SelectionChange(models.Model):
 
     class Meta:
         ordering = ["-changed_at", "-pk"]
+        verbose_name = "LIS change"
+        verbose_name_plural = "LIS history"
 
     def __str__(self) -> str:
         return f"{self.target}: {self.field} {self.old_value} → {self.new_value}"

@@ -281,6 +281,7 @@ def publish_school(
     dry_run: bool = False,
     allow_mass_deletion: bool = False,
     confirms: PublicationRun | None = None,
+    run: PublicationRun | None = None,
     progress: Callable[[str, int], None] | None = None,
 ) -> PublicationResult:
     """Publish ``school`` (see the module docstring) and log the run.
@@ -289,6 +290,8 @@ def publish_school(
     any; ``progress(kind, n)`` is called after each batch of ``n`` records. ``dry_run`` computes
     the same changes and writes nothing (no lock, no run logged). ``allow_mass_deletion``
     (support's confirmation of the held run ``confirms``) lifts the mass-deletion guard.
+    ``run`` is a run logged earlier as queued (by :func:`lis.operations.publish_now`); its own
+    trigger, user and flags then apply.
 
     Returns a :class:`PublicationResult` whose status is succeeded, failed, held or dry_run.
     Raises :class:`PublicationInProgress` when another run of the school holds the lock.
@@ -300,13 +303,17 @@ def publish_school(
         publisher.publish()
         return PublicationResult("dry_run", publisher.changes, hold_reason=publisher.hold_reason)
 
-    run = PublicationRun.objects.create(
-        school=school, trigger=trigger, triggered_by=triggered_by, allow_mass_deletion=allow_mass_deletion, confirms=confirms
-    )
+    if run is None:
+        run = PublicationRun.objects.create(
+            school=school, trigger=trigger, triggered_by=triggered_by, allow_mass_deletion=allow_mass_deletion, confirms=confirms
+        )
+    else:
+        run.status = RunStatus.RUNNING
+        run.save(update_fields=["status"])
     if not lock_acquire(school_id=school.pk, holder=str(run.pk)):
         _finish(run, RunStatus.FAILED, error="Another publication of this school is running.")
         raise PublicationInProgress(f"Another publication of {school} is running.")
-    publisher = _Publisher(school, run=run, allow_mass_deletion=allow_mass_deletion, progress=progress)
+    publisher = _Publisher(school, run=run, allow_mass_deletion=run.allow_mass_deletion, progress=progress)
     try:
         with transaction.atomic():
             publisher.publish()

@@ -1,0 +1,124 @@
+"""Benchmark the publication: ``python bench/publish.py [--students N] [--teachers N]``.
+
+Builds the generated demo school (default: the default demo school, 1,200 students and 90
+teachers; ``--students 50000 --teachers 4000`` for the large one) in the bench database (see
+``bench/common.py``), ticks every course and class, then times, each in a fresh process so
+its peak memory is its own:
+
+1. the first publication (everything created);
+2. an incremental publication after 1% of the rows changed (1% of students, teachers and
+   courses renamed, 1% of course memberships removed).
+
+Each prints rows (objects produced), seconds, rows/s, peak RSS and the counts per kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+from common import bench_database_url, django_setup, peak_rss_mb, remove
+
+BENCH_SCHOOL_CODE = "BENCHPUB"
+
+
+def prepare(students: int, teachers: int) -> None:
+    from django.db import transaction
+
+    from lis.models import ClassSelection, CourseSelection, PublicationRun, PublishedObject, SchoolSyncSettings
+    from myschool import models as m
+    from myschool.demo import demo_school_create, demo_school_delete
+
+    school = m.School.objects.filter(code=BENCH_SCHOOL_CODE).first()
+    if school is not None:
+        PublishedObject.objects.filter(school=school).delete()
+        PublicationRun.objects.filter(school=school).delete()
+        demo_school_delete(school_code=BENCH_SCHOOL_CODE)
+    started = time.perf_counter()
+    summary = demo_school_create(students=students, teachers=teachers, seed=1, school_code=BENCH_SCHOOL_CODE)
+    school = summary.school
+    with transaction.atomic():
+        SchoolSyncSettings.objects.create(school=school, should_sync=True)
+        CourseSelection.objects.bulk_create(
+            [CourseSelection(course_id=pk, sync=True) for pk in m.Course.objects.filter(school=school).values_list("pk", flat=True)],
+            batch_size=5000,
+        )
+        ClassSelection.objects.bulk_create(
+            [ClassSelection(school_class_id=pk, sync=True) for pk in m.SchoolClass.objects.filter(school=school).values_list("pk", flat=True)],
+            batch_size=5000,
+        )
+    print(f"prepared {students:,} students, {teachers:,} teachers ({summary.total_rows:,} rows) in {time.perf_counter() - started:.1f} s")
+
+
+def change_one_percent() -> None:
+    from django.db import transaction
+
+    from myschool import models as m
+
+    school = m.School.objects.get(code=BENCH_SCHOOL_CODE)
+    with transaction.atomic():
+        for model, field in ((m.Student, "given_name"), (m.Teacher, "given_name"), (m.Course, "name")):
+            pks = list(model.objects.filter(school=school).order_by("pk").values_list("pk", flat=True)[::100])
+            for start in range(0, len(pks), 2000):
+                chunk = model.objects.filter(pk__in=pks[start : start + 2000])
+                objs = list(chunk)
+                for obj in objs:
+                    setattr(obj, field, getattr(obj, field) + " (changed)")
+                model.objects.bulk_update(objs, [field], batch_size=1000)
+        doomed = list(m.CourseStudent.objects.filter(course__school=school).order_by("pk").values_list("pk", flat=True)[::100])
+        for start in range(0, len(doomed), 2000):
+            m.CourseStudent.objects.filter(pk__in=doomed[start : start + 2000]).delete()
+
+
+def publish(label: str) -> None:
+    from django.db import connection
+
+    from lis.publication import publish_school
+    from myschool.models import School
+
+    school = School.objects.get(code=BENCH_SCHOOL_CODE)
+    started = time.perf_counter()
+    result = publish_school(school)
+    seconds = time.perf_counter() - started
+    counts = result.counts()
+    rows = sum(c["created"] + c["updated"] + c["unchanged"] for c in counts.values())
+    print(f"== {label} ({connection.vendor})")
+    print(f"status:   {result.status}")
+    for kind, c in counts.items():
+        print(f"  {kind:<16} {c['created']:>8,} created {c['updated']:>8,} updated {c['deleted']:>8,} deleted {c['unchanged']:>8,} unchanged")
+    print(f"rows:     {rows:,}")
+    print(f"seconds:  {seconds:.1f}")
+    print(f"rows/s:   {rows / seconds:,.0f}")
+    print(f"peak RSS: {peak_rss_mb():.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=1200)
+    parser.add_argument("--teachers", type=int, default=90)
+    parser.add_argument("--phase", choices=["first", "incremental"], help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.phase:  # a child process: one measured step on the parent's database
+        django_setup(args.database_url)
+        if args.phase == "incremental":
+            change_one_percent()
+        publish("first publication" if args.phase == "first" else "incremental publication, 1% changed")
+        return
+
+    url, temp_dir = bench_database_url("bench-publish-")
+    try:
+        django_setup(url)
+        prepare(args.students, args.teachers)
+        for phase in ("first", "incremental"):
+            sys.stdout.flush()
+            subprocess.run([sys.executable, __file__, "--phase", phase, "--database-url", url], check=True)
+    finally:
+        remove(temp_dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Celery tasks: thin wrappers around the publication service (the beat schedule is in settings)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError
+
+from lis.alerts import alert_support
+from lis.models import PublicationRun, RunStatus, RunTrigger
+from lis.publication import PublicationInProgress, publish_school
+from lis.selectors import schools_to_publish
+from myschool.models import School
+
+logger = logging.getLogger(__name__)
+
+SOFT_TIME_LIMIT = 2 * 3600
+HARD_TIME_LIMIT = SOFT_TIME_LIMIT + 300
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=60,
+    max_retries=3,
+    soft_time_limit=SOFT_TIME_LIMIT,
+    time_limit=HARD_TIME_LIMIT,
+    acks_late=True,
+)
+def publish_school_task(self, school_id: int, *, trigger: str = RunTrigger.NIGHTLY, run_id: int | None = None) -> str:
+    """Publish one school; returns the run's status. Database errors are retried (3 times, backing
+    off); a nightly run that fails for good or is held is emailed to support."""
+    school = School.objects.get(pk=school_id)
+    run = PublicationRun.objects.get(pk=run_id) if run_id else None
+    try:
+        result = publish_school(school, trigger=trigger, run=run)
+    except PublicationInProgress:
+        logger.info("Publication of %s skipped: another run is in progress", school)
+        return RunStatus.FAILED
+    except (OperationalError, InterfaceError):
+        if self.request.retries >= self.max_retries and trigger == RunTrigger.NIGHTLY:
+            _alert_failed(school)
+        raise
+    except (Exception, SoftTimeLimitExceeded):
+        if trigger == RunTrigger.NIGHTLY:
+            _alert_failed(school)
+        raise
+    if result.status == RunStatus.HELD and trigger == RunTrigger.NIGHTLY:
+        alert_support(
+            f"Nightly publication of {school} is held",
+            f"The nightly publication of {school} was held and wrote nothing:\n\n{result.hold_reason}\n\n"
+            "Confirm it in the admin (Microsoft sync › Publication runs) once the cause is understood.",
+        )
+    return result.status
+
+
+def _alert_failed(school: School) -> None:
+    run = PublicationRun.objects.filter(school=school).first()
+    alert_support(
+        f"Nightly publication of {school} failed",
+        f"The nightly publication of {school} failed; the previous publication is still served.\n\n"
+        f"Error: {run.error if run else 'unknown'}",
+    )
+
+
+@shared_task
+def publish_nightly() -> int:
+    """The 00:00 fan-out: one publish task per school that should sync or still has active
+    published objects. Returns the number of tasks enqueued."""
+    school_ids = list(schools_to_publish().values_list("pk", flat=True))
+    for school_id in school_ids:
+        publish_school_task.delay(school_id, trigger=RunTrigger.NIGHTLY)
+    return len(school_ids)
