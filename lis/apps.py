@@ -19,5 +19,7 @@ class LisConfig(AppConfig):
             m.ClassSelection: "school_class__school",
             m.FeatureGrant: "school",
             m.SelectionChange: "school",
+            m.Integration: "schools",
+            m.PublicationRun: "school",
         }.items():
             register_school_path(model, path)

@@ -6,6 +6,11 @@
   into tombstones is held until support confirms it.
 - ``SUPPORT_RUNS_PER_DAY`` (1): extra publications support may start per school and day.
 - ``LOCK_TIMEOUT_SECONDS`` (3 h): after this a run's lock counts as abandoned (a crashed worker).
+- ``HANDOFF_VALID_HOURS`` (24): how long a credential handoff link can be revealed and confirmed.
+- ``HANDOFF_COOLDOWN_HOURS`` (24): after issuing credentials, a resend (rotation) within this
+  time needs a reason from support.
+- ``HANDOFF_FAILURES_PER_MINUTE`` (10): wrong or dead handoff tokens one IP address may try per minute.
+- ``SILENCE_ALERT_HOURS`` (48): support is emailed when an active integration made no API request for this long.
 """
 
 from __future__ import annotations
@@ -18,6 +23,10 @@ DEFAULTS = {
     "MASS_DELETION_MIN_OBJECTS": 10,
     "SUPPORT_RUNS_PER_DAY": 1,
     "LOCK_TIMEOUT_SECONDS": 3 * 3600,
+    "HANDOFF_VALID_HOURS": 24,
+    "HANDOFF_COOLDOWN_HOURS": 24,
+    "HANDOFF_FAILURES_PER_MINUTE": 10,
+    "SILENCE_ALERT_HOURS": 48,
 }
 
 

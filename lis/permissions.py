@@ -16,12 +16,28 @@ MANAGE_LIS_COURSES = "lis.manage_lis_courses"
 MANAGE_LIS_CLASSES = "lis.manage_lis_classes"
 
 # What one granted feature lets a school administrator do, for their own school's rows only.
+# Either feature also shows the school's Microsoft integration (status and sync health) and its
+# publication runs, read-only.
 FEATURE_PERMISSIONS: dict[str, frozenset[str]] = {
     Feature.LIS_COURSES: frozenset(
-        {MANAGE_LIS_COURSES, "lis.view_courseselection", "lis.change_courseselection", "lis.view_selectionchange"}
+        {
+            MANAGE_LIS_COURSES,
+            "lis.view_courseselection",
+            "lis.change_courseselection",
+            "lis.view_selectionchange",
+            "lis.view_integration",
+            "lis.view_publicationrun",
+        }
     ),
     Feature.LIS_CLASSES: frozenset(
-        {MANAGE_LIS_CLASSES, "lis.view_classselection", "lis.change_classselection", "lis.view_selectionchange"}
+        {
+            MANAGE_LIS_CLASSES,
+            "lis.view_classselection",
+            "lis.change_classselection",
+            "lis.view_selectionchange",
+            "lis.view_integration",
+            "lis.view_publicationrun",
+        }
     ),
 }
 

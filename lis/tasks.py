@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers around the publication service (the beat schedule is in settings)."""
+"""Celery tasks: thin wrappers around the publication and integration services (the beat schedule is in settings)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
 from lis.alerts import alert_support
+from lis.integrations.handoff import handoffs_expire
+from lis.integrations.health import integrations_alert_silent
 from lis.models import PublicationRun, RunStatus, RunTrigger
 from lis.publication import PublicationInProgress, publish_school
 from lis.selectors import schools_to_publish
@@ -73,3 +75,15 @@ def publish_nightly() -> int:
     for school_id in school_ids:
         publish_school_task.delay(school_id, trigger=RunTrigger.NIGHTLY)
     return len(school_ids)
+
+
+@shared_task
+def expire_handoffs() -> int:
+    """Hourly: erase the secrets of credential handoffs whose time is up; returns how many."""
+    return handoffs_expire()
+
+
+@shared_task
+def alert_silent_integrations() -> int:
+    """Daily: email support about active integrations that stopped calling the API; returns how many."""
+    return integrations_alert_silent()

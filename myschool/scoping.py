@@ -32,6 +32,9 @@ SCHOOL_PATHS: dict[type[Model], str] = {
     m.CourseTeacher: "course__school",
     m.ClassTeacher: "school_class__school",
     m.SchoolStaff: "school",
+    m.PrimaryEmail: "school",
+    m.EmailChangeBatch: "school",
+    m.EmailChange: "batch__school",
 }
 
 

@@ -243,6 +243,17 @@ LIS = {
     "MASS_DELETION_MIN_OBJECTS": env_int("LIS_MASS_DELETION_MIN_OBJECTS", 10),
     "SUPPORT_RUNS_PER_DAY": env_int("LIS_SUPPORT_RUNS_PER_DAY", 1),
     "LOCK_TIMEOUT_SECONDS": env_int("LIS_LOCK_TIMEOUT_SECONDS", 3 * 3600),
+    "HANDOFF_VALID_HOURS": env_int("LIS_HANDOFF_VALID_HOURS", 24),
+    "HANDOFF_COOLDOWN_HOURS": env_int("LIS_HANDOFF_COOLDOWN_HOURS", 24),
+    "HANDOFF_FAILURES_PER_MINUTE": env_int("LIS_HANDOFF_FAILURES_PER_MINUTE", 10),
+    "SILENCE_ALERT_HOURS": env_int("LIS_SILENCE_ALERT_HOURS", 48),
+}
+
+# Primary emails (myschool/emails/conf.py documents each). The tenant provider lives in lis, which
+# knows the Microsoft tenants; myschool only calls it through this path.
+MYSCHOOL_EMAILS = {
+    "BULK_LIMIT": env_int("MYSCHOOL_BULK_EMAIL_LIMIT", 200),
+    "TENANT_PROVIDER": "lis.domains.school_email_tenant",
 }
 
 # OneRoster API (oneroster_api): the toolkit validator it needs (client credentials only, scopes by
@@ -266,4 +277,8 @@ from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
     "publish-nightly": {"task": "lis.tasks.publish_nightly", "schedule": crontab(minute=0, hour=0)},
+    # Erase the secrets of credential handoffs whose 24 hours are over (the page refuses them anyway).
+    "expire-handoffs": {"task": "lis.tasks.expire_handoffs", "schedule": crontab(minute=15)},
+    # Email support about active integrations that stopped calling the API.
+    "alert-silent-integrations": {"task": "lis.tasks.alert_silent_integrations", "schedule": crontab(minute=0, hour=7)},
 }

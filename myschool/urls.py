@@ -9,4 +9,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("oauth/token/", OneRosterTokenView.as_view(), name="oauth-token"),
     path("ims/oneroster/v1p1/", include("oneroster_api.urls")),
+    path("", include("lis.urls")),
 ]

@@ -69,6 +69,8 @@ def exception_handler(exc: Exception, context: dict) -> JsonResponse:
         oauth2_error = getattr(request, "oauth2_error", None) or {}
         if oauth2_error.get("error_description"):
             description = str(oauth2_error["error_description"])
+        elif isinstance(exc, exceptions.AuthenticationFailed) and exc.detail != exc.default_detail:
+            description = str(exc.detail)
         return error_response(401, UNAUTHORISED, description, {"WWW-Authenticate": challenge})
     if isinstance(exc, (exceptions.PermissionDenied, DjangoPermissionDenied)):
         return error_response(403, FORBIDDEN, str(exc) or "Forbidden.")

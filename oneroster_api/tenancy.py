@@ -4,42 +4,51 @@ An OAuth application belongs to at most one :class:`lis.models.Integration` thro
 :class:`lis.models.IntegrationClient`. The client sees the :class:`lis.models.PublishedObject`
 rows owned by that integration's schools, plus the district orgs that are the ``parent`` of a
 visible school org; demographics only of schools whose sync settings share demographics.
-An application with no integration, or with a suspended one, is refused (403 ``forbidden``)
-rather than shown an empty roster, so a misconfigured client is noticed.
+An application with no integration is refused (403 ``forbidden``) rather than shown an empty
+roster, so a misconfigured client is noticed. One whose integration is suspended is refused as
+unauthenticated (401): suspension revokes its tokens, and this catches any that slipped through.
+
+The lookup also feeds sync health: when the client's ``last_request_at`` is over a minute old,
+one conditional UPDATE records this request (:mod:`lis.integrations.health`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
-from lis.models import Integration, IntegrationClient, IntegrationStatus, Kind, PublishedObject
+from lis.integrations.health import client_request_due, client_request_record
+from lis.models import IntegrationClient, IntegrationStatus, Kind, PublishedObject
 
 
 class TenantRefused(Exception):
     """The application may not read any roster; ``str(exc)`` says why."""
 
 
+class TenantSuspended(TenantRefused):
+    """The application's integration is suspended: its credentials count as revoked (401)."""
+
+
 @dataclass(frozen=True)
 class Tenant:
-    """The integration an OAuth client reads for; builds the scope every query is AND-ed with."""
+    """The integration an OAuth client reads for; builds the scope every query is AND-ed with.
+
+    ``school_ids`` are the integration's schools and ``demographics_school_ids`` those of them that
+    share demographics, resolved once per request: literal ids (rather than a subquery) let
+    PostgreSQL estimate how many rows a page scans and pick the page-key index (see ``views``).
+    """
 
     integration_id: int
-
-    def school_ids(self, *, sharing_demographics: bool = False) -> QuerySet:
-        """A subquery of the ids of this integration's schools (optionally only those sharing demographics)."""
-        links = Integration.schools.through.objects.filter(integration_id=self.integration_id)
-        if sharing_demographics:
-            links = links.filter(school__sync_settings__share_demographics=True)
-        return links.values("school_id")
+    school_ids: tuple[int, ...] = ()
+    demographics_school_ids: tuple[int, ...] = ()
 
     def scope(self, kind: str) -> Q:
         """The ``Q`` limiting ``PublishedObject`` rows of ``kind`` to what this tenant may see.
 
         Applied before and outside the client's filter: ``qs.filter(scope).filter(client_q)``.
         """
-        schools = self.school_ids(sharing_demographics=kind == Kind.DEMOGRAPHICS)
+        schools = list(self.demographics_school_ids if kind == Kind.DEMOGRAPHICS else self.school_ids)
         visible = Q(school_id__in=schools)
         if kind == Kind.ORG:
             district_ids = PublishedObject.objects.filter(
@@ -50,19 +59,30 @@ class Tenant:
 
 
 def tenant_for_application(application_id: int | None) -> Tenant:
-    """The :class:`Tenant` of an OAuth application (one query).
+    """The :class:`Tenant` of an OAuth application, with its schools (one query, plus at most one
+    UPDATE a minute per client recording the request for sync health).
 
-    Raises :class:`TenantRefused` when the application has no integration client or its
-    integration is suspended.
+    Raises :class:`TenantRefused` when the application has no integration client, and
+    :class:`TenantSuspended` when its integration is suspended.
     """
-    row = (
-        IntegrationClient.objects.filter(application_id=application_id)
-        .values_list("integration_id", "integration__status")
-        .first()
+    rows = list(
+        IntegrationClient.objects.filter(application_id=application_id).values_list(
+            "integration_id",
+            "integration__status",
+            "integration__schools__id",
+            "integration__schools__sync_settings__share_demographics",
+            "pk",
+            "last_request_at",
+        )
     )
-    if row is None:
+    if not rows:
         raise TenantRefused("This OAuth client is not connected to any integration.")
-    integration_id, status = row
+    integration_id, status = rows[0][:2]
     if status == IntegrationStatus.SUSPENDED:
-        raise TenantRefused("This client's integration is suspended.")
-    return Tenant(integration_id)
+        raise TenantSuspended("This client's integration is suspended.")
+    client_pk, last_request_at = rows[0][4:]
+    if client_request_due(last_request_at):
+        client_request_record(client_pk=client_pk)
+    schools = sorted({school for _i, _s, school, _d, *_client in rows if school is not None})
+    sharing = sorted({school for _i, _s, school, shares, *_client in rows if school is not None and shares})
+    return Tenant(integration_id, tuple(schools), tuple(sharing))

@@ -3,20 +3,23 @@
 Each URL pattern is ``CollectionView`` or ``ObjectView`` bound to one
 :class:`oneroster_api.endpoints.Endpoint`. A request runs, in order: the method check (405 for
 anything but GET and HEAD), bearer-token authentication (401), the scope check (403), the
-per-application throttle (429), the tenant lookup (403 when the client has no active integration),
-then the query. SQL per request is constant: the token, the integration, and for a collection the
-count and the page (for a single object: the object).
+per-application throttle (429), the tenant lookup (403 when the client has no integration, 401
+when it is suspended), then the query. SQL per request is constant: the token, the integration,
+and for a collection the count and the page (for a single object: the object) — plus, at most
+once a minute per client, the UPDATE recording its last request for sync health.
 """
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework.exceptions import MethodNotAllowed, NotFound, PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, MethodNotAllowed, NotFound, PermissionDenied
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
+
+from lis.models import PublishedObject
 
 from .conf import api_setting
 from .endpoints import Endpoint
@@ -26,7 +29,7 @@ from .query import parse_fields, parse_query
 from .schema.openapi import OneRosterAutoSchema
 from .render import collection_body, object_text, rows, single_body
 from .selectors import published_for_tenant
-from .tenancy import Tenant, TenantRefused, tenant_for_application
+from .tenancy import Tenant, TenantRefused, TenantSuspended, tenant_for_application
 
 JSON = "application/json"
 
@@ -65,6 +68,8 @@ class OneRosterView(APIView):
         super().initial(request, *args, **kwargs)
         try:
             self.tenant = tenant_for_application(request.auth.application_id)
+        except TenantSuspended as exc:
+            raise AuthenticationFailed(str(exc)) from None
         except TenantRefused as exc:
             raise PermissionDenied(str(exc)) from None
 
@@ -95,7 +100,10 @@ class CollectionView(OneRosterView):
         )
         queryset = self.queryset(url_kwargs).filter(query.where)
         total = queryset.count()
-        page = rows(queryset.order_by(*query.ordering))[query.offset : query.offset + query.limit]
+        # Deferred join: the page's keys first (an index-only scan of published_page_keys for the
+        # default order, however deep the offset), then only those rows' payloads.
+        keys = queryset.order_by(*query.ordering).values("pk")[query.offset : query.offset + query.limit]
+        page = rows(PublishedObject.objects.filter(pk__in=keys).order_by(*query.ordering))
         objects = [object_text(row, query.fields) for row in page]
         body = collection_body(self.endpoint.wrapper, objects, self.origin(request), query.warnings)
         response = HttpResponse(body, content_type=JSON)

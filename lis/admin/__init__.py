@@ -6,9 +6,9 @@ default site and arranges its navigation (see :mod:`.navigation`).
 
 from django.contrib import admin
 
-from . import grants, history, selection
+from . import grants, history, integrations, publication, readiness, selection
 from .navigation import install_school_facing_sections
 
 install_school_facing_sections(admin.site)
 
-__all__ = ["grants", "history", "selection"]
+__all__ = ["grants", "history", "integrations", "publication", "readiness", "selection"]

@@ -6,11 +6,14 @@ pages; the feature grants give school administrators no permission on them.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 
 from myschool.admin import SCHOOL_FILTER, SchoolScopedAdmin
 
-from ..models import FeatureGrant, SchoolSyncSettings
+from ..models import FeatureGrant, PublicationRun, RunStatus, SchoolSyncSettings
+from ..operations import OperationRefused, confirm_held_run, publish_now
 from ..selection.services import SETTINGS_FIELDS, school_sync_settings_update
 
 
@@ -33,11 +36,52 @@ class FeatureGrantAdmin(SchoolScopedAdmin):
 
 @admin.register(SchoolSyncSettings)
 class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
-    """Each school's *should sync school*, which users to publish and whether to share demographics."""
+    """Each school's *should sync school*, which users to publish and whether to share demographics;
+    and support's *publish now* (once per school per day) and *confirm held run* actions."""
 
-    list_display = ["school", "should_sync", "users_to_publish", "share_demographics"]
+    list_display = ["school", "should_sync", "users_to_publish", "share_demographics", "last_run"]
     list_filter = ["should_sync", "users_to_publish", "share_demographics"]
     list_select_related = ["school"]
+    actions = ["publish_now", "confirm_held"]
+
+    def get_queryset(self, request):
+        latest = PublicationRun.objects.filter(school=OuterRef("school")).exclude(status=RunStatus.QUEUED).order_by("-started_at", "-pk")
+        return super().get_queryset(request).annotate(
+            last_run_status=Subquery(latest.values("status")[:1]), last_run_at=Subquery(latest.values("started_at")[:1])
+        )
+
+    @admin.display(description="last run", ordering="last_run_at")
+    def last_run(self, obj) -> str:
+        if not obj.last_run_at:
+            return "—"
+        return f"{RunStatus(obj.last_run_status).label} at {timezone.localtime(obj.last_run_at):%Y-%m-%d %H:%M}"
+
+    @admin.action(description="Publish now (once per school per day)", permissions=["publish"])
+    def publish_now(self, request, queryset):
+        for settings in queryset.select_related("school"):
+            try:
+                run = publish_now(settings.school, user=request.user)
+            except OperationRefused as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"{settings.school}: publication {run.get_status_display().lower()}.")
+
+    @admin.action(description="Confirm the held run", permissions=["publish"])
+    def confirm_held(self, request, queryset):
+        for settings in queryset.select_related("school"):
+            held = PublicationRun.objects.filter(school=settings.school).exclude(status=RunStatus.QUEUED).first()
+            try:
+                if held is None:
+                    raise OperationRefused("There is no run to confirm.")
+                run = confirm_held_run(held, user=request.user)
+            except OperationRefused as exc:
+                self.message_user(request, f"{settings.school}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{settings.school}: confirmed; the new run {run.get_status_display().lower()}.")
+
+    def has_publish_permission(self, request) -> bool:
+        """Support's operations: whoever may change publication runs (the Support group)."""
+        return request.user.has_perm("lis.change_publicationrun")
     search_fields = ["school__name", "school__code"]
     fields = ["school", *SETTINGS_FIELDS]
 

@@ -24,9 +24,12 @@ from myschool.scoping import scope_to_user, sees_all_schools, staff_school_id
 
 from ..models import ClassSelection, CourseSelection, SelectionChange
 from ..permissions import user_may_set_school_sync
+from ..readiness import school_readiness
 from ..selection.selectors import class_selections_with_counts, course_selections_with_counts, selection_counts
 from ..selection.services import school_sync_settings_update, selections_set_sync, selections_sync
 from .filters import GradeFilter, SchoolFilter, SyncedFilter, WithoutTeacherFilter, chosen_school_id
+from .publication import last_publication
+from .readiness import readiness_summary
 
 ADVANCED_OPTIONS_CHANGE_LIST = "admin/lis/advanced_options/change_list.html"
 ADVANCED_OPTIONS_CHANGE_FORM = "admin/lis/advanced_options/change_form.html"
@@ -126,6 +129,7 @@ class SelectionAdmin(SchoolScopedAdmin):
         school_ids = self.shown_school_ids(request)
         schools = scope_to_user(School.objects.filter(pk__in=school_ids), request.user).select_related("sync_settings")
         counts = selection_counts(model=self.model, school_ids=school_ids)
+        published = last_publication(school_ids)
         info = self.opts.app_label, self.opts.model_name
         rows = []
         for school in schools:
@@ -139,6 +143,9 @@ class SelectionAdmin(SchoolScopedAdmin):
                     "total": total,
                     "action": reverse("admin:%s_%s_school_sync" % info, args=[school.pk]),
                     "may_change": user_may_set_school_sync(request.user, school.pk),
+                    "published": published[school.pk],
+                    "preview_url": reverse("admin:lis_publicationrun_preview", args=[school.pk]),
+                    "readiness": readiness_summary(school_readiness(school)),
                 }
             )
         history = self.admin_site._registry.get(SelectionChange)

@@ -1,6 +1,17 @@
 """The LIS integration: sync selection, Microsoft tenants and the published OneRoster records."""
 
-from .integration import Integration, IntegrationClient, IntegrationStatus, MicrosoftDomain, validate_tenant_id
+from .integration import (
+    ClientState,
+    CredentialHandoff,
+    EventKind,
+    HandoffOutcome,
+    Integration,
+    IntegrationClient,
+    IntegrationEvent,
+    IntegrationStatus,
+    MicrosoftDomain,
+    validate_tenant_id,
+)
 from .publication import (
     Kind,
     PublicationLock,
@@ -15,11 +26,16 @@ from .selection import ClassSelection, CourseSelection, Feature, FeatureGrant, S
 
 __all__ = [
     "ClassSelection",
+    "ClientState",
+    "CredentialHandoff",
+    "EventKind",
     "CourseSelection",
     "Feature",
     "FeatureGrant",
+    "HandoffOutcome",
     "Integration",
     "IntegrationClient",
+    "IntegrationEvent",
     "IntegrationStatus",
     "Kind",
     "MicrosoftDomain",

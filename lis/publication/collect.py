@@ -10,6 +10,12 @@ no active year; otherwise only the active year, only ticked courses and classes,
 the school's *users to publish* switch says (active students and teachers, or only active
 members of ticked groups), enrollments of published users in ticked groups, and demographics
 only when the school shares them.
+
+Withheld users: an active person whose primary email is missing, shared with another active
+person of the tenant's schools, or outside the integration's Microsoft domains (when it has
+any) is not published, nor are their enrollments and demographics — SDS would otherwise
+create a broken or duplicate account. The rule is :meth:`myschool.emails.EmailProblems.blocking_q`,
+the same the readiness report calls blocking; :func:`withheld_users` counts them for the run log.
 """
 
 from __future__ import annotations
@@ -17,10 +23,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef
 
-from lis.models import ClassSelection, CourseSelection, SchoolSyncSettings, UsersToPublish
+from lis.models import ClassSelection, CourseSelection, SchoolSyncSettings
+from lis.selectors import people_to_publish
 from myschool import models as m
+from myschool.emails import Problem, email_problems
 
 from . import mapping
 from .mapping import PublishedRecord
@@ -48,6 +56,7 @@ class SchoolData:
             ticked_class = ClassSelection.objects.filter(school_class=OuterRef("pk"), sync=True)
             self.courses = m.Course.objects.filter(school=school, year=self.year).filter(Exists(ticked_course))
             self.classes = m.SchoolClass.objects.filter(school=school, year=self.year).filter(Exists(ticked_class))
+            self.email_problems = email_problems(school)
 
     @property
     def publishes_year(self) -> bool:
@@ -59,14 +68,27 @@ class SchoolData:
         return [t[0] for t in self.terms] or [self.year.sourced_id]
 
     def people(self, model: type[m.Person]):
-        """The active students or teachers to publish, per the school's switch."""
-        people = model.objects.filter(school=self.school, status=m.Status.ACTIVE)
-        if self.settings.users_to_publish == UsersToPublish.GROUP_MEMBERS:
-            role = "student" if model is m.Student else "teacher"
-            course_members = getattr(m, f"Course{role.title()}").objects.filter(**{role: OuterRef("pk")}, course__in=self.courses)
-            class_members = getattr(m, f"Class{role.title()}").objects.filter(**{role: OuterRef("pk")}, school_class__in=self.classes)
-            people = people.filter(Q(Exists(course_members)) | Q(Exists(class_members)))
-        return people
+        """The active students or teachers to publish, per the school's switch, without the withheld ones."""
+        return self.email_problems.having(self.selected_people(model)).exclude(self.email_problems.blocking_q())
+
+    def withheld(self) -> dict[str, int]:
+        """Withheld users per reason, each counted once: ``missing_email``, else ``duplicate_email``, else ``foreign_domain``."""
+        if not self.publishes_year:
+            return {}
+        problems, counts = self.email_problems, dict.fromkeys(("missing_email", "duplicate_email", "foreign_domain"), 0)
+        missing, duplicate, foreign = (problems.q(p) for p in (Problem.MISSING, Problem.DUPLICATE, Problem.FOREIGN_DOMAIN))
+        for model in (m.Student, m.Teacher):
+            totals = problems.having(self.selected_people(model)).aggregate(
+                missing_email=Count("pk", filter=missing),
+                duplicate_email=Count("pk", filter=duplicate & ~missing),
+                foreign_domain=Count("pk", filter=foreign & ~duplicate & ~missing),
+            )
+            counts = {reason: counts[reason] + totals[reason] for reason in counts}
+        return counts
+
+    def selected_people(self, model: type[m.Person]):
+        """The active students or teachers the school's switch selects, withheld ones included."""
+        return people_to_publish(self.school, model, self.settings)
 
     # kinds ----------------------------------------------------------------------------------
     def orgs(self) -> Iterator[PublishedRecord]:
@@ -206,3 +228,8 @@ def school_records(school: m.School) -> Iterator[tuple[str, Iterator[PublishedRe
     }
     for kind in KIND_ORDER:
         yield kind, producers[kind]()
+
+
+def withheld_users(school: m.School) -> dict[str, int]:
+    """How many of ``school``'s users the publication withholds, per reason (see the module docstring)."""
+    return SchoolData(school).withheld()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -32,7 +33,7 @@ from lis.conf import lis_setting
 from lis.models import PublicationRun, PublishedObject, PublishedReference, PublishedStatus, RunStatus, RunTrigger
 from myschool.models import School
 
-from .collect import KIND_ORDER, school_records
+from .collect import KIND_ORDER, school_records, withheld_users
 from .lock import lock_acquire, lock_release
 from .mapping import PublishedRecord, describe
 
@@ -236,13 +237,19 @@ class _Publisher:
     def create(self, kind: str, records: list[PublishedRecord]) -> None:
         if not records:
             return
-        objects = PublishedObject.objects.bulk_create([self._object(r) for r in records], batch_size=1000)
-        if any(r.lists for r in records):
-            if any(o.pk is None for o in objects):  # a database that cannot return ids from bulk inserts
-                ids = dict(PublishedObject.objects.filter(kind=kind, sourced_id__in=[r.sourced_id for r in records]).values_list("sourced_id", "pk"))
-                for obj in objects:
-                    obj.pk = ids[obj.sourced_id]
-            self._references((o.pk, r) for o, r in zip(objects, records))
+        objects = [self._object(r) for r in records]
+        if connection.vendor == "postgresql":
+            _copy_into_store(objects)  # COPY: several times faster than INSERT for a first publication
+        else:
+            PublishedObject.objects.bulk_create(objects, batch_size=1000)
+        with_lists = [r for r in records if r.lists]
+        if with_lists:
+            ids = dict(
+                PublishedObject.objects.filter(kind=kind, sourced_id__in=[r.sourced_id for r in with_lists]).values_list(
+                    "sourced_id", "pk"
+                )
+            )
+            self._references((ids[r.sourced_id], r) for r in with_lists)
 
     def update(self, kind: str, updates: list[tuple[int, PublishedRecord]]) -> None:
         if not updates:
@@ -319,7 +326,9 @@ def publish_school(
             publisher.publish()
             stamp, purged = publisher.stamp_and_purge()
             run.committed_at = stamp
-            _finish(run, RunStatus.SUCCEEDED, counts={**_counts(publisher.changes), "purged": purged})
+            # "withheld": users not published because of their email, per reason (collect.withheld_users).
+            counts = {**_counts(publisher.changes), "purged": purged, "withheld": withheld_users(school)}
+            _finish(run, RunStatus.SUCCEEDED, counts=counts)
         _analyze()
         return PublicationResult(RunStatus.SUCCEEDED, publisher.changes, run=run, purged=purged)
     except MassDeletionHeld as held:
@@ -330,6 +339,27 @@ def publish_school(
         raise
     finally:
         lock_release(school_id=school.pk, holder=str(run.pk))
+
+
+COPY_COLUMNS = (
+    "kind", "sourced_id", "school_id", "status", "date_last_modified", "subtype", "payload", "content_hash",
+    *REF_COLUMNS, "last_run_id",
+)
+
+
+def _copy_into_store(objects: list[PublishedObject]) -> None:
+    """Insert ``objects`` with PostgreSQL's ``COPY … FROM STDIN`` (psycopg 3), in the current transaction."""
+    table = connection.ops.quote_name(PublishedObject._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in COPY_COLUMNS)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for obj in objects:
+            copy.write_row(
+                [
+                    *(getattr(obj, c) for c in COPY_COLUMNS[:6]),
+                    json.dumps(obj.payload, ensure_ascii=False, separators=(",", ":")),
+                    *(getattr(obj, c) for c in COPY_COLUMNS[7:]),
+                ]
+            )
 
 
 def _finish(run: PublicationRun, status: str, **fields) -> None:

@@ -1,6 +1,7 @@
 """The MySchool school domain. It knows nothing of Microsoft or OneRoster publication."""
 
 from .base import GradeLevel, SourcedModel, Status, new_sourced_id, split_list
+from .emails import EmailChange, EmailChangeBatch, EmailChangeKind, PrimaryEmail
 from .memberships import ClassStudent, ClassTeacher, CourseStudent, CourseTeacher
 from .people import SchoolStaff, Sex, Student, Teacher
 from .school import AcademicYear, School, SchoolGroup, Term
@@ -13,7 +14,11 @@ __all__ = [
     "Course",
     "CourseStudent",
     "CourseTeacher",
+    "EmailChange",
+    "EmailChangeBatch",
+    "EmailChangeKind",
     "GradeLevel",
+    "PrimaryEmail",
     "School",
     "SchoolClass",
     "SchoolGroup",

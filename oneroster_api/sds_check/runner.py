@@ -28,7 +28,7 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from .client import CheckAborted, OneRosterClient, Reply
+from .client import CheckAborted, OneRosterClient
 from .report import Report
 from .rules import PageTracker, check_delta, check_object, check_response, format_timestamp
 
@@ -41,6 +41,22 @@ PULLED = {
     "enrollments": ("enrollments", "enrollment", "enrollment"),
     "courses": ("courses", "course", "course"),
     "demographics": ("demographics", "demographics", "demographics"),
+}
+# /schools/{id}/<sub> → (wrapper, kind), for the first school of the full pull.
+SCHOOL_SUB_COLLECTIONS = {
+    "classes": ("classes", "class"),
+    "students": ("users", "user"),
+    "teachers": ("users", "user"),
+    "enrollments": ("enrollments", "enrollment"),
+}
+# Collections beyond the full pull that the norecords filters are tried on → wrapper.
+CLASSIC_COLLECTIONS = {"schools": "orgs", "students": "users", "teachers": "users", "terms": "academicSessions"}
+# Sub-collections tried under a parent id that does not exist → wrapper.
+UNKNOWN_PARENT_PATHS = {
+    "schools/{id}/classes": "classes",
+    "schools/{id}/students": "users",
+    "classes/{id}/students": "users",
+    "terms/{id}/classes": "classes",
 }
 NO_RECORDS = "norecords"
 UNKNOWN_PARENT = "sds-check-unknown-parent"
@@ -126,8 +142,8 @@ class _Check:
         label = label or f"GET /{path.split('/')[0]}"
         tracker, objects, offset = PageTracker(), [], 0
         while True:
-            page = self.get(label, path, {**params, "offset": str(offset), "limit": str(self.config.page_size)},
-                            wrapper=wrapper, kind=kind)  # fmt: skip
+            paging = {"offset": str(offset), "limit": str(self.config.page_size)}
+            page = self.get(label, path, {**params, **paging}, wrapper=wrapper, kind=kind)
             if not page:
                 return objects
             for problem in tracker.add(_id(obj) for obj in page):
@@ -140,6 +156,12 @@ class _Check:
     def expect(self, label: str, where: str, condition: bool, message: str) -> None:
         if not condition:
             self.fail(label, where, message)
+
+    def expect_all(self, label: str, what: str, objects: list[dict], predicate) -> None:
+        """A failure for every object of ``objects`` for which ``predicate(obj)`` is false."""
+        for obj in objects:
+            if not predicate(obj):
+                self.fail(label, f"{label} ({what})", f"{_id(obj)} does not match {what}")
 
     # the sequence -----------------------------------------------------------------------------
 
@@ -156,9 +178,7 @@ class _Check:
         for path, (wrapper, kind, _single) in PULLED.items():
             objects = self.pull(path, wrapper, kind, {"filter": "status='active'"})
             self.full[path] = objects
-            for obj in objects:
-                self.expect(f"GET /{path}", f"GET /{path} filter=status='active'", obj.get("status") == "active",
-                            f"{kind} {_id(obj)} has status {obj.get('status')!r}")  # fmt: skip
+            self.expect_all(f"GET /{path}", "filter=status='active'", objects, lambda o: o.get("status") == "active")
 
     def delta_pull(self) -> None:
         cutoff = format_timestamp(self.since)
@@ -173,20 +193,17 @@ class _Check:
 
     def classic(self) -> None:
         schools = self.pull("schools", "orgs", "org", {})
-        for org in schools:
-            self.expect("GET /schools", "GET /schools", org.get("type") == "school", f"org {_id(org)} is not a school")
+        self.expect_all("GET /schools", "type school", schools, lambda org: org.get("type") == "school")
         if schools:
             school = _id(schools[0])
-            for sub, wrapper, kind in [("classes", "classes", "class"), ("students", "users", "user"),
-                                       ("teachers", "users", "user"), ("enrollments", "enrollments", "enrollment")]:  # fmt: skip
+            for sub, (wrapper, kind) in SCHOOL_SUB_COLLECTIONS.items():
                 self.pull(f"schools/{school}/{sub}", wrapper, kind, {}, f"GET /schools/{{id}}/{sub}")
         for path, role in (("teachers", "teacher"), ("students", "student")):
-            for user in self.pull(path, "users", "user", {}):
-                self.expect(f"GET /{path}", f"GET /{path}", user.get("role") == role, f"user {_id(user)} is no {role}")
+            users = self.pull(path, "users", "user", {})
+            self.expect_all(f"GET /{path}", f"role {role}", users, lambda user, role=role: user.get("role") == role)
         terms = [s for s in self.full.get("academicSessions", []) if s.get("type") == "term"]
         if terms:
-            term = self.get("GET /terms/{id}", f"terms/{_id(terms[0])}", {}, wrapper="academicSession",
-                            kind="academicSession", single=True)  # fmt: skip
+            term = self._single("terms", "academicSession", "academicSession", terms[0])
             if term is not None:
                 self.expect("GET /terms/{id}", "GET /terms/{id}", term.get("type") == "term", "not a term")
         self.classic_filters()
@@ -196,18 +213,21 @@ class _Check:
         cutoff = format_timestamp(self.since)
         now = dt.datetime.now(dt.UTC) + CLOCK_SKEW
         where = f"role='student' AND dateLastModified>'{cutoff}'"
-        for user in self.pull("users", "users", "user", {"filter": where}):
-            self.expect("GET /users", f"filter={where}", user.get("role") == "student", f"{_id(user)} is no student")
+        students = self.pull("users", "users", "user", {"filter": where})
+        self.expect_all("GET /users", f"filter={where}", students, lambda user: user.get("role") == "student")
+        for user in students:
             for problem in check_delta(user, self.since, now):
                 self.fail("GET /users", f"filter={where}", f"user {_id(user)}: {problem}")
         years = sorted({s["schoolYear"] for s in self.full.get("academicSessions", []) if s.get("schoolYear")})
         if years:
-            where = f"schoolYear='{years[-1]}' AND status='active'"
+            year = years[-1]
+            where = f"schoolYear='{year}' AND status='active'"
             found = self.pull("academicSessions", "academicSessions", "academicSession", {"filter": where})
             self.expect("GET /academicSessions", f"filter={where}", bool(found), "no session matched")
-            for s in found:
-                self.expect("GET /academicSessions", f"filter={where}",
-                            s.get("schoolYear") == years[-1] and s.get("status") == "active", f"{_id(s)} does not match")  # fmt: skip
+            self.expect_all(
+                "GET /academicSessions", f"filter={where}", found,
+                lambda session: session.get("schoolYear") == year and session.get("status") == "active",
+            )  # fmt: skip
         users = self.full.get("users", [])
         for field in ("email", "username"):
             user = next((u for u in users if u.get(field) and "'" not in u[field]), None)
@@ -234,11 +254,13 @@ class _Check:
             if chosen is not None:
                 self._single(path, "user", "user", chosen)
 
-    def _single(self, path: str, singular: str, kind: str, expected: dict) -> None:
+    def _single(self, path: str, singular: str, kind: str, expected: dict) -> dict | None:
+        """GET ``/<path>/<expected's sourcedId>``: the object, which must be the one asked for."""
         label = f"GET /{path}/{{id}}"
         obj = self.get(label, f"{path}/{_id(expected)}", {}, wrapper=singular, kind=kind, single=True)
         if obj is not None:
             self.expect(label, f"GET /{path}/{_id(expected)}", _id(obj) == _id(expected), f"got {_id(obj)!r}")
+        return obj
 
     def provider_checks(self) -> None:
         seen = []
@@ -247,19 +269,17 @@ class _Check:
             if not page:
                 break
             if offset == 2:
-                self.expect("GET /users", "GET /users?offset=2&limit=1", _id(page[0]) not in seen,
-                            f"{_id(page[0])} was already on an earlier page")  # fmt: skip
+                where, message = "GET /users?offset=2&limit=1", f"{_id(page[0])} was already on an earlier page"
+                self.expect("GET /users", where, _id(page[0]) not in seen, message)
             seen.append(_id(page[0]))
-        paths = {**{path: wrapper for path, (wrapper, _k, _s) in PULLED.items()},
-                 "schools": "orgs", "students": "users", "teachers": "users", "terms": "academicSessions"}  # fmt: skip
+        paths = {**{path: wrapper for path, (wrapper, _kind, _single) in PULLED.items()}, **CLASSIC_COLLECTIONS}
         for path, wrapper in paths.items():
             if path in self.skipped:
                 continue
             for where in (f"status='{NO_RECORDS}'", f"sourcedId='{NO_RECORDS}'"):
-                self.expect_empty(f"GET /{path.split('/')[0]}", path, wrapper, {"filter": where})
-        for sub, wrapper in (("schools/{p}/classes", "classes"), ("schools/{p}/students", "users"),
-                             ("classes/{p}/students", "users"), ("terms/{p}/classes", "classes")):  # fmt: skip
-            self.expect_empty(f"GET /{sub.replace('{p}', '{id}')}", sub.replace("{p}", UNKNOWN_PARENT), wrapper, {})
+                self.expect_empty(f"GET /{path}", path, wrapper, {"filter": where})
+        for template, wrapper in UNKNOWN_PARENT_PATHS.items():
+            self.expect_empty(f"GET /{template}", template.replace("{id}", UNKNOWN_PARENT), wrapper, {})
 
     def expect_empty(self, label: str, path: str, wrapper: str, params: dict) -> None:
         value = self.get(label, path, params, wrapper=wrapper, kind=None)
@@ -271,5 +291,3 @@ class _Check:
 def _id(obj: object) -> str:
     return str(obj.get("sourcedId", "?")) if isinstance(obj, dict) else "?"
 
-
-__all__ = ["CheckConfig", "Reply", "run_check"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from zoneinfo import ZoneInfo
 
@@ -24,18 +25,21 @@ CET = ZoneInfo("CET")
 
 @pytest.fixture
 def redis_worker(settings):
-    """A Celery worker thread consuming from a real Redis, with eager mode off for the test."""
+    """A Celery worker thread consuming from a real Redis, with eager mode off for the test.
+
+    Tasks go to a queue of this process's own, so test runs sharing one Redis never take each
+    other's tasks.
+    """
     require("Redis", redis_problem())
     assert app.conf.broker_url == TEST_REDIS_URL  # tests/settings.py
-    app.conf.task_always_eager = False
-    import redis
-
-    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    queue = f"tests-{os.getpid()}"
+    previous_queue = app.conf.task_default_queue
+    app.conf.update(task_always_eager=False, task_default_queue=queue)
     try:
-        with start_worker(app, perform_ping_check=False, shutdown_timeout=30) as worker:
+        with start_worker(app, perform_ping_check=False, shutdown_timeout=30, queues=[queue]) as worker:
             yield worker
     finally:
-        app.conf.task_always_eager = True
+        app.conf.update(task_always_eager=True, task_default_queue=previous_queue)
 
 
 def wait_for_runs(count: int, timeout: float = 60) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from myschool import models as m
+from myschool.emails import PersonKey, primary_emails_change
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +36,12 @@ def two_schools(school_a, school_b):
         f.ClassStudentFactory(school_class=school_class)
         f.ClassTeacherFactory(school_class=school_class)
         f.TermFactory(year=school.active_year)
+        # One recorded email change per school, so the history pages have rows to scope.
+        student = m.Student.objects.filter(school=school).first()
+        primary_emails_change(
+            school=school, changes={PersonKey("student", student.pk): f"renamed@{school.code.lower()}.example"},
+            user=None, kind=m.EmailChangeKind.MASS_EDIT,
+        )
         rows[school.code] = course
     return rows
 

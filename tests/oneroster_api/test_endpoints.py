@@ -216,11 +216,14 @@ def test_client_without_integration_is_forbidden(api, roster_a):
 
 
 @pytest.mark.django_db
-def test_suspended_integration_is_forbidden(api, roster_a, integration_a, token_a):
+def test_suspended_integration_is_unauthorised(api, roster_a, integration_a, token_a):
+    """Suspension revokes tokens (tests/lis/test_handoff.py); a token that survived is refused all the same."""
     integration_a.status = "suspended"
     integration_a.save()
     response = api("users", token_a)
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert code_minor(response) == "unauthorisedrequest"
+    assert response["WWW-Authenticate"].startswith("Bearer")
     assert "suspended" in response.json()["imsx_description"]
 
 

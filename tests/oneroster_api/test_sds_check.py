@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 
 import pytest
+from requests.structures import CaseInsensitiveDict
 from django.core.management import CommandError, call_command
 
 from lis.models import PublishedObject
 from lis.publication import publish_school
 from oneroster_api.conf import ROSTER_CORE
+from oneroster_api.sds_check import CheckConfig, run_check
+from oneroster_api.sds_check.client import Reply
 from oneroster_api.sds_check.report import Report
 from oneroster_api.sds_check.rules import PageTracker, check_delta, check_object, check_response
 from tests.lis.publication_fixtures import small_school
@@ -217,3 +221,79 @@ def test_a_wrong_secret_aborts(deployment, capsys):
     assert not passed
     assert "ABORTED: no access token" in out
 
+
+
+# the runner against a scripted server (no HTTP) ---------------------------------------------------
+
+
+class ScriptedClient:
+    """Stands in for :class:`OneRosterClient`: a tiny in-memory OneRoster server with injectable bugs."""
+
+    WRAPPERS = {"academicSessions": "academicSession", "orgs": "org", "users": "user", "classes": "class",
+                "enrollments": "enrollment", "courses": "course", "demographics": "demographics",
+                "schools": "org", "students": "user", "teachers": "user", "terms": "academicSession"}  # fmt: skip
+    bugs: set[str] = set()
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.data = {kind: [good(kind, sourcedId=f"{kind}-{n}") for n in range(3)] for kind in GOOD}
+        self.data["org"][0]["type"] = "school"
+        self.data["user"][1]["role"] = "teacher"
+
+    def fetch_token(self):
+        return Reply("token", 200, CaseInsensitiveDict(), {"access_token": "t"}, 0.01)
+
+    def get(self, path: str, params: dict | None = None):
+        params, parts = params or {}, path.split("/")
+        collection = parts[-1] if len(parts) > 2 else parts[0]  # schools/x/students → students
+        kind = self.WRAPPERS[collection]
+        objects = [o for o in self.data[kind] if collection not in ("students", "teachers") or o["role"] == collection[:-1]]
+        if collection == "schools":
+            objects = [o for o in objects if o.get("type") == "school"]
+        if len(parts) == 2:
+            match = [o for o in objects if o["sourcedId"] == parts[1]]
+            body = {SINGULAR_OF[kind]: match[0]} if match else {}
+            return Reply(path, 200 if match else 404, CaseInsensitiveDict({"Content-Type": "application/json",
+                         "X-Total-Count": "1"}), body, 0.01)  # fmt: skip
+        where = params.get("filter", "")
+        for field, predicate, value in re.findall(r"(\w+)(=|>)'([^']*)'", where):  # AND only
+            objects = [o for o in objects if (o.get(field) == value if predicate == "=" else o.get(field, "") > value)]
+        if "unknown" in path:
+            objects = []
+        if "dateLastModified>" in where and "delta-too-old" in self.bugs:
+            objects = [{**objects[0], "dateLastModified": "2000-01-01T00:00:00.000Z"}]
+        offset = 0 if "repeat-pages" in self.bugs else int(params.get("offset", 0))
+        page = objects[offset : offset + int(params.get("limit", 100))]
+        headers = CaseInsensitiveDict({"Content-Type": "application/json", "X-Total-Count": str(len(objects))})
+        return Reply(path, 200, headers, {collection_wrapper(parts[-1]): page}, 0.01)
+
+
+SINGULAR_OF = {"academicSession": "academicSession", "org": "org", "user": "user", "class": "class",
+               "enrollment": "enrollment", "course": "course", "demographics": "demographics"}  # fmt: skip
+
+
+def collection_wrapper(path: str) -> str:
+    return {"schools": "orgs", "students": "users", "teachers": "users", "terms": "academicSessions"}.get(path, path)
+
+
+def scripted_check(monkeypatch, *bugs: str) -> Report:
+    monkeypatch.setattr(ScriptedClient, "bugs", set(bugs))
+    monkeypatch.setattr("oneroster_api.sds_check.runner.OneRosterClient", ScriptedClient)
+    since = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    config = CheckConfig("http://sis.example/ims/oneroster/v1p1", "http://sis.example/token", "id", "secret",
+                         page_size=2, since=since)  # fmt: skip
+    return run_check(config)
+
+
+def test_scripted_server_passes(monkeypatch):
+    report = scripted_check(monkeypatch)
+    assert report.passed, "\n".join(report.lines())
+
+
+def test_records_repeated_across_pages_fail(monkeypatch):
+    report = scripted_check(monkeypatch, "repeat-pages")
+    assert "appeared twice in one pull" in "\n".join(report.lines(examples=50))
+
+
+def test_delta_results_before_the_cutoff_fail(monkeypatch):
+    report = scripted_check(monkeypatch, "delta-too-old")
+    assert "is before the delta cutoff" in "\n".join(report.endpoints["GET /users (delta)"].failures)

@@ -1,0 +1,341 @@
+"""Benchmark the OneRoster API as SDS uses it: ``python bench/api.py [--students N] [--teachers N]``.
+
+PostgreSQL only (``BENCH_DATABASE_URL=postgres://bench:bench@127.0.0.1:5432/bench_api``): the
+figures are for production. Builds and publishes the generated school of ``bench/publish.py``
+(default 50,000 students, 4,000 teachers) when the database has none, ``VACUUM ANALYZE``s the
+store, connects an integration and an OAuth client, starts gunicorn on 127.0.0.1 (``--workers``),
+then measures over HTTP:
+
+1. SDS's full pull: the five endpoints (``limit=5000``, ``filter=status='active'``), each paged
+   by its own client thread as SDS does — pages, records, records/s, p50/p95/max page latency
+   (and the deepest page's), total seconds;
+2. the same rows read straight from PostgreSQL (payloads selected in sourcedId order and
+   JSON-encoded, one connection) — seconds, and the ratio API/raw (raw seconds ÷ API seconds:
+   1.0 means the API is as fast as reading the table, goal ≥ 0.5);
+3. a delta pull (``dateLastModified>`` the time before a publication of a 1% change, as in
+   ``bench/publish.py``) — records and seconds.
+
+:func:`serve` and :class:`Client` are shared with ``bench/load.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common import BASE_DIR, bench_database_url, django_setup
+
+BASE_PATH = "/ims/oneroster/v1p1"
+FULL_PULL = {  # endpoint → kind
+    "academicSessions": "academicSession",
+    "orgs": "org",
+    "users": "user",
+    "classes": "class",
+    "enrollments": "enrollment",
+}
+SECRET = "bench-client-secret-0123456789"
+
+
+# the server -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(database_url: str, *, workers: int, api_rate: str = "1000000/min", redis_url: str = ""):
+    """gunicorn serving MySchool on ``127.0.0.1:<free port>`` with ``database_url``; yields the origin.
+
+    Production settings (debug off, no TLS redirect since it is loopback); the server's output goes
+    to a temporary log file, named (with its count of error lines) on exit. With ``redis_url`` the
+    workers share their cache (and so the per-client rate limits) there, as in production; without
+    it each worker counts alone. Stops the server on exit.
+    """
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnop"),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_BEHIND_TLS_PROXY": "false",
+        "ONEROSTER_API_RATE": api_rate,
+        "LOG_LEVEL": "ERROR",
+        "REDIS_URL": redis_url,
+    }
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    command = [str(gunicorn), "myschool.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+               "--timeout", "120", "--log-level", "warning"]  # fmt: skip
+    log = tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log", delete=False)
+    server = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+    origin = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(f"{origin}{BASE_PATH}/openapi.json", server)
+        yield origin
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.seek(0)
+        errors = sum(1 for line in log if " ERROR " in line or "Traceback" in line)
+        print(f"server log: {log.name} ({errors} error lines)")
+        log.close()
+
+
+def _wait_until_up(url: str, server: subprocess.Popen, timeout: float = 60) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited with code {server.returncode}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=5).status_code == 200:
+                return
+        time.sleep(0.3)
+    raise SystemExit(f"gunicorn did not answer at {url} within {timeout:.0f} s")
+
+
+# the client -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Pull:
+    """One paged pull: per-page latencies (s) in order, records, statuses seen."""
+
+    endpoint: str
+    latencies: list[float] = field(default_factory=list)
+    records: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class Client:
+    """An SDS-like client: a bearer token from the token URL, then paged GETs (one session per thread)."""
+
+    def __init__(self, origin: str, client_id: str, secret: str) -> None:
+        import requests
+
+        self.origin = origin
+        self.local = threading.local()
+        reply = requests.post(f"{origin}/oauth/token/", data={"grant_type": "client_credentials"},
+                              auth=(client_id, secret), timeout=60)  # fmt: skip
+        reply.raise_for_status()
+        self.token = reply.json()["access_token"]
+
+    def session(self):
+        import requests
+
+        if not hasattr(self.local, "session"):
+            self.local.session = requests.Session()
+            self.local.session.headers["Authorization"] = f"Bearer {self.token}"
+        return self.local.session
+
+    def pull(self, endpoint: str, filter_text: str, *, page_size: int = 5000, retry_429: bool = True) -> Pull:
+        """Every page of ``endpoint`` with ``filter``, SDS style (offset += limit until X-Total-Count)."""
+        pull, offset, started = Pull(endpoint), 0, time.perf_counter()
+        while True:
+            params = {"filter": filter_text, "offset": str(offset), "limit": str(page_size)}
+            page_started = time.perf_counter()
+            response = self.session().get(f"{self.origin}{BASE_PATH}/{endpoint}", params=params, timeout=120)
+            latency = time.perf_counter() - page_started  # the whole body is in; parsing it is ours
+            pull.statuses[response.status_code] = pull.statuses.get(response.status_code, 0) + 1
+            if response.status_code == 429 and retry_429:
+                time.sleep(float(response.headers.get("Retry-After", "1")))
+                continue
+            if response.status_code != 200:
+                break
+            objects = response.json()[next(iter(response.json()))]
+            pull.latencies.append(latency)
+            pull.records += len(objects)
+            offset += page_size
+            if offset >= int(response.headers["X-Total-Count"]):
+                break
+        pull.seconds = time.perf_counter() - started
+        return pull
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """The ``pct`` percentile (0–100) of ``values`` by the inclusive method; 0 for none."""
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(pct) - 1]
+
+
+# setup ----------------------------------------------------------------------------------------
+
+
+def dataset_ensure(school_code: str, students: int, teachers: int, prepare):
+    """The bench school, built with ``prepare(students, teachers)`` and published when missing."""
+    from lis.models import PublishedObject
+    from lis.publication import publish_school
+    from myschool.models import School
+
+    school = School.objects.filter(code=school_code).first()
+    if school is None or not PublishedObject.objects.filter(school=school).exists():
+        print(f"building and publishing {students:,} students, {teachers:,} teachers (once) …", flush=True)
+        prepare(students, teachers)
+        school = School.objects.get(code=school_code)
+        started = time.perf_counter()
+        publish_school(school)
+        print(f"published in {time.perf_counter() - started:.1f} s", flush=True)
+    store_analyze()
+    return school
+
+
+def store_analyze() -> None:
+    """``VACUUM ANALYZE`` the publication store: fresh statistics and an all-visible map for index-only scans."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE lis_publishedobject")
+            cursor.execute("VACUUM ANALYZE lis_publishedreference")
+
+
+def credentials_create(school, name: str, count: int = 1) -> list[str]:
+    """``count`` fresh OAuth clients (secret :data:`SECRET`) of an integration ``name`` for ``school``."""
+    import uuid
+
+    from oauth2_provider.models import Application
+
+    from lis.models import Integration, IntegrationClient
+
+    integration, _ = Integration.objects.get_or_create(
+        name=name,
+        defaults={"tenant_id": str(uuid.uuid4()), "key_contact_name": "Bench", "key_contact_email": "b@example.com",
+                  "status": "active"},
+    )  # fmt: skip
+    integration.schools.add(school)
+    Application.objects.filter(name__startswith=name).delete()
+    client_ids = []
+    for n in range(count):
+        app = Application.objects.create(
+            name=f"{name} {n}",
+            client_type=Application.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+            client_secret=SECRET,
+        )
+        IntegrationClient.objects.create(integration=integration, application=app)
+        client_ids.append(app.client_id)
+    return client_ids
+
+
+# measurements ---------------------------------------------------------------------------------
+
+
+def warm_up(client: Client, workers: int) -> None:
+    """A few small requests at once, so every worker has its database connection and code loaded."""
+    with ThreadPoolExecutor(2 * workers) as pool:
+        list(pool.map(lambda _n: client.pull("orgs", "status='active'", page_size=1), range(4 * workers)))
+
+
+def full_pull(client: Client, filter_text: str) -> tuple[list[Pull], float]:
+    """The five endpoints at once, one thread each; (pulls, wall seconds)."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(FULL_PULL)) as pool:
+        pulls = list(pool.map(lambda endpoint: client.pull(endpoint, filter_text), FULL_PULL))
+    return pulls, time.perf_counter() - started
+
+
+def print_pulls(label: str, pulls: list[Pull], seconds: float) -> None:
+    latencies = [t for pull in pulls for t in pull.latencies]
+    records = sum(pull.records for pull in pulls)
+    print(f"== {label}")
+    for pull in pulls:
+        deepest = pull.latencies[-1] if pull.latencies else 0
+        print(f"  {pull.endpoint:<17} {len(pull.latencies):>4} pages {pull.records:>9,} records "
+              f"{pull.seconds:>6.1f} s  p50 {percentile(pull.latencies, 50):.3f} s  "
+              f"p95 {percentile(pull.latencies, 95):.3f} s  deepest page {deepest:.3f} s")  # fmt: skip
+    print(f"  pages:        {len(latencies)}")
+    print(f"  records:      {records:,}")
+    print(f"  total:        {seconds:.1f} s")
+    print(f"  records/s:    {records / seconds:,.0f}")
+    print(f"  page latency: p50 {percentile(latencies, 50):.3f} s, p95 {percentile(latencies, 95):.3f} s, "
+          f"max {max(latencies, default=0):.3f} s")  # fmt: skip
+
+
+def raw_read(school_id: int) -> tuple[int, float]:
+    """The full pull's rows straight from PostgreSQL: payloads in sourcedId order, JSON-encoded."""
+    from django.db import connection
+
+    started, records, size = time.perf_counter(), 0, 0
+    with connection.cursor() as cursor:
+        for kind in FULL_PULL.values():
+            cursor.execute(
+                "SELECT sourced_id, status, date_last_modified, payload FROM lis_publishedobject "
+                "WHERE kind = %s AND status = 'active' AND school_id = %s ORDER BY sourced_id",
+                [kind, school_id],
+            )
+            while rows := cursor.fetchmany(5000):
+                page = [{"sourcedId": s, "status": st, "dateLastModified": m.isoformat(), **json.loads(p)}
+                        for s, st, m, p in rows]  # fmt: skip
+                size += len(json.dumps(page))
+                records += len(rows)
+    return records, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=50_000)
+    parser.add_argument("--teachers", type=int, default=4_000)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--skip-delta", action="store_true", help="leave the data unchanged")
+    args = parser.parse_args()
+
+    url, _ = bench_database_url("bench-api-")
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("bench/api.py measures production: set BENCH_DATABASE_URL to a PostgreSQL URL, e.g. "
+                         "postgres://bench:bench@127.0.0.1:5432/bench_api")  # fmt: skip
+    django_setup(url)
+    from publish import BENCH_SCHOOL_CODE, change_one_percent, prepare
+
+    from lis.publication import publish_school
+
+    school = dataset_ensure(BENCH_SCHOOL_CODE, args.students, args.teachers, prepare)
+    (client_id,) = credentials_create(school, "Bench API")
+    with serve(url, workers=args.workers) as origin:
+        print(f"gunicorn: {args.workers} workers at {origin}; PostgreSQL {url.rsplit('/', 1)[-1]}", flush=True)
+        client = Client(origin, client_id, SECRET)
+        warm_up(client, args.workers)
+        pulls, api_seconds = full_pull(client, "status='active'")
+        print_pulls("SDS full pull (limit=5000, filter=status='active')", pulls, api_seconds)
+        records, raw_seconds = raw_read(school.pk)
+        print("== raw PostgreSQL read of the same rows (select payloads, JSON-encode)")
+        print(f"  records:      {records:,}")
+        print(f"  seconds:      {raw_seconds:.1f}")
+        print(f"  API/raw:      {raw_seconds / api_seconds:.2f} (raw seconds / API seconds; goal ≥ 0.5)")
+        if args.skip_delta:
+            return
+        cutoff = dt.datetime.now(dt.UTC)
+        started = time.perf_counter()
+        change_one_percent()
+        result = publish_school(school)
+        store_analyze()
+        changed = sum(c["created"] + c["updated"] + c["deleted"] for c in result.counts().values())
+        print(f"== 1% change published: {changed:,} objects changed in {time.perf_counter() - started:.1f} s")
+        stamp = cutoff.strftime("%Y-%m-%dT%H:%M:%S.") + f"{cutoff.microsecond // 1000:03d}Z"
+        pulls, delta_seconds = full_pull(client, f"dateLastModified>'{stamp}'")
+        print_pulls(f"SDS delta pull (filter=dateLastModified>'{stamp}')", pulls, delta_seconds)
+
+
+if __name__ == "__main__":
+    main()

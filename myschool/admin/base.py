@@ -1,0 +1,50 @@
+"""The base of every school-owned ModelAdmin: querysets and relation choices scoped to the user's school.
+
+Support staff see every school; a school administrator sees and changes only their own
+school's rows: querysets, foreign-key choices, autocompletes and list filters all go
+through :func:`~myschool.scoping.scope_to_user`, so a crafted POST naming another school's
+row fails form validation like any unknown id.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import ForeignKey
+
+from ..scoping import SCHOOL_PATHS, scope_to_user, sees_all_schools
+
+
+class SchoolScopedMixin:
+    """Scopes a ModelAdmin or inline, and the choices of its relations, to the user's school."""
+
+    def get_queryset(self, request):
+        return scope_to_user(super().get_queryset(request), request.user)
+
+    def formfield_for_foreignkey(self, db_field: ForeignKey, request, **kwargs):
+        related = db_field.related_model
+        if related in SCHOOL_PATHS and "queryset" not in kwargs:
+            kwargs["queryset"] = scope_to_user(related._default_manager.all(), request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        related = db_field.related_model
+        if related in SCHOOL_PATHS and "queryset" not in kwargs:
+            kwargs["queryset"] = scope_to_user(related._default_manager.all(), request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class SchoolScopedAdmin(SchoolScopedMixin, admin.ModelAdmin):
+    """Base ModelAdmin of every school-owned model."""
+
+    list_per_page = 50
+
+    def get_list_filter(self, request):
+        # A school administrator has one school: a "school" filter would only list it.
+        filters = super().get_list_filter(request)
+        if sees_all_schools(request.user):
+            return filters
+        path = SCHOOL_PATHS[self.model]
+        return [f for f in filters if not (isinstance(f, tuple) and f[0] == path)]
+
+
+SCHOOL_FILTER = ("school", admin.RelatedOnlyFieldListFilter)
