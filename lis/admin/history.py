@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from myschool.admin import SchoolScopedAdmin
+from myschool.admin import ReadOnlyAdminMixin, SchoolScopedAdmin
 from myschool.scoping import sees_all_schools
 
 from ..models import SelectionChange
@@ -13,7 +13,7 @@ from .selection import ADVANCED_OPTIONS_CHANGE_FORM, ADVANCED_OPTIONS_CHANGE_LIS
 
 
 @admin.register(SelectionChange)
-class SelectionChangeAdmin(SchoolScopedAdmin):
+class SelectionChangeAdmin(ReadOnlyAdminMixin, SchoolScopedAdmin):
     """Who changed what, when, from which value to which. Nobody edits or deletes history here."""
 
     change_list_template = ADVANCED_OPTIONS_CHANGE_LIST
@@ -34,12 +34,3 @@ class SelectionChangeAdmin(SchoolScopedAdmin):
     @admin.display(description="old → new")
     def change(self, obj) -> str:
         return f"{obj.old_value} → {obj.new_value}"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from myschool.admin import SchoolScopedAdmin
+from myschool.admin import ReadOnlyAdminMixin, SchoolScopedAdmin
 
 from ..integrations.selectors import integration_schools_with_last_publication, integrations_with_health
 from ..integrations.services import (
@@ -249,25 +249,23 @@ class IntegrationAdmin(SchoolScopedAdmin):
             f"valid until {_when(issued.handoff.expires_at)}."
         )
 
-    @admin.action(description="Mark features mapped (LIS features granted)", permissions=["change"])
-    def map_features(self, request, queryset):
+    def _transition(self, request, queryset, service, done: str) -> None:
+        """Run the workflow ``service`` on each selected integration and report each outcome."""
         for integration in queryset:
             try:
-                integration_map_features(integration=integration, actor=request.user)
+                service(integration=integration, actor=request.user)
             except TransitionRefused as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
-                self.message_user(request, f"{integration}: features mapped.", messages.SUCCESS)
+                self.message_user(request, f"{integration}: {done}.", messages.SUCCESS)
+
+    @admin.action(description="Mark features mapped (LIS features granted)", permissions=["change"])
+    def map_features(self, request, queryset):
+        self._transition(request, queryset, integration_map_features, "features mapped")
 
     @admin.action(description="Mark accepted by Microsoft", permissions=["change"])
     def accept(self, request, queryset):
-        for integration in queryset:
-            try:
-                integration_accept(integration=integration, actor=request.user)
-            except TransitionRefused as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(request, f"{integration}: accepted by Microsoft.", messages.SUCCESS)
+        self._transition(request, queryset, integration_accept, "accepted by Microsoft")
 
     @admin.action(description="Issue credentials (email the key contact a link)", permissions=["change"])
     def issue_credentials(self, request, queryset):
@@ -344,7 +342,7 @@ class IntegrationAdmin(SchoolScopedAdmin):
 
 
 @admin.register(IntegrationEvent)
-class IntegrationEventAdmin(admin.ModelAdmin):
+class IntegrationEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit log of every integration, read-only (support)."""
 
     list_display = ["at", "integration", "kind", "actor", "ip", "reason", "detail"]
@@ -353,12 +351,3 @@ class IntegrationEventAdmin(admin.ModelAdmin):
     search_fields = ["integration__name", "integration__tenant_id", "reason", "detail"]
     date_hierarchy = "at"
     list_per_page = 100
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

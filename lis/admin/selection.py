@@ -18,7 +18,7 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
-from myschool.admin import SchoolScopedAdmin
+from myschool.admin import MemberCountColumns, SchoolScopedAdmin
 from myschool.models import School
 from myschool.scoping import scope_to_user, sees_all_schools, staff_school_id
 
@@ -35,7 +35,7 @@ ADVANCED_OPTIONS_CHANGE_LIST = "admin/lis/advanced_options/change_list.html"
 ADVANCED_OPTIONS_CHANGE_FORM = "admin/lis/advanced_options/change_form.html"
 
 
-class SelectionAdmin(SchoolScopedAdmin):
+class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
     """Shared behaviour of the LIS Courses and LIS Classes pages.
 
     Subclasses name ``group_field``, the selection's one-to-one field to its course or class.
@@ -74,14 +74,6 @@ class SelectionAdmin(SchoolScopedAdmin):
     @admin.display(description="school")
     def school(self, obj) -> str:
         return getattr(obj, self.group_field).school.name
-
-    @admin.display(description="teachers", ordering="teacher_count")
-    def teacher_count(self, obj) -> int:
-        return obj.teacher_count
-
-    @admin.display(description="students", ordering="student_count")
-    def student_count(self, obj) -> int:
-        return obj.student_count
 
     # --- writes: every path calls selections_set_sync, which records the change ---
 

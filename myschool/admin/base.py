@@ -48,3 +48,29 @@ class SchoolScopedAdmin(SchoolScopedMixin, admin.ModelAdmin):
 
 
 SCHOOL_FILTER = ("school", admin.RelatedOnlyFieldListFilter)
+
+
+class MemberCountColumns:
+    """``teacher_count`` and ``student_count`` list columns for a queryset annotated with them
+    (:mod:`myschool.selectors`: subqueries, never a multiplied join)."""
+
+    @admin.display(description="teachers", ordering="teacher_count")
+    def teacher_count(self, obj) -> int:
+        return obj.teacher_count
+
+    @admin.display(description="students", ordering="student_count")
+    def student_count(self, obj) -> int:
+        return obj.student_count
+
+
+class ReadOnlyAdminMixin:
+    """A log in the admin: it can be viewed (by whoever has the view permission), never written."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

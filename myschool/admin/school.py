@@ -7,7 +7,7 @@ from django.contrib import admin
 from .. import models as m
 from ..scoping import scope_to_user, sees_all_schools
 from ..selectors import courses_with_member_counts, school_classes_with_member_counts
-from .base import SCHOOL_FILTER, SchoolScopedAdmin, SchoolScopedMixin
+from .base import SCHOOL_FILTER, MemberCountColumns, SchoolScopedAdmin, SchoolScopedMixin
 
 
 class MainTeacherInlineMixin:
@@ -105,7 +105,7 @@ class SubjectAdmin(SchoolScopedAdmin):
 
 
 @admin.register(m.Course)
-class CourseAdmin(SchoolScopedAdmin):
+class CourseAdmin(MemberCountColumns, SchoolScopedAdmin):
     list_display = ["name", "code", "subject", "year", "grade_levels", "teacher_count", "student_count", "school"]
     list_filter = [SCHOOL_FILTER, ("year", admin.RelatedOnlyFieldListFilter), ("subject", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["subject", "year", "school"]
@@ -117,17 +117,9 @@ class CourseAdmin(SchoolScopedAdmin):
     def get_queryset(self, request):
         return courses_with_member_counts(super().get_queryset(request))
 
-    @admin.display(description="teachers", ordering="teacher_count")
-    def teacher_count(self, obj) -> int:
-        return obj.teacher_count
-
-    @admin.display(description="students", ordering="student_count")
-    def student_count(self, obj) -> int:
-        return obj.student_count
-
 
 @admin.register(m.SchoolClass)
-class SchoolClassAdmin(SchoolScopedAdmin):
+class SchoolClassAdmin(MemberCountColumns, SchoolScopedAdmin):
     list_display = ["name", "code", "year", "grade_level", "teacher_count", "student_count", "school"]
     list_filter = [SCHOOL_FILTER, ("year", admin.RelatedOnlyFieldListFilter), "grade_level"]
     list_select_related = ["year", "school"]
@@ -137,14 +129,6 @@ class SchoolClassAdmin(SchoolScopedAdmin):
 
     def get_queryset(self, request):
         return school_classes_with_member_counts(super().get_queryset(request))
-
-    @admin.display(description="teachers", ordering="teacher_count")
-    def teacher_count(self, obj) -> int:
-        return obj.teacher_count
-
-    @admin.display(description="students", ordering="student_count")
-    def student_count(self, obj) -> int:
-        return obj.student_count
 
 
 @admin.register(m.Student)
