@@ -28,12 +28,13 @@ def prepare(students: int, teachers: int) -> None:
     from django.db import transaction
 
     from lis.models import ClassSelection, CourseSelection, PublicationRun, PublishedObject, SchoolSyncSettings
+    from lis.publication import published_objects_delete
     from myschool import models as m
     from myschool.demo import demo_school_create, demo_school_delete
 
     school = m.School.objects.filter(code=BENCH_SCHOOL_CODE).first()
     if school is not None:
-        PublishedObject.objects.filter(school=school).delete()
+        published_objects_delete(PublishedObject.objects.filter(school=school))
         PublicationRun.objects.filter(school=school).delete()
         demo_school_delete(school_code=BENCH_SCHOOL_CODE)
     started = time.perf_counter()
@@ -98,24 +99,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=1200)
     parser.add_argument("--teachers", type=int, default=90)
-    parser.add_argument("--phase", choices=["first", "incremental"], help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=["prepare", "first", "incremental"], help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    if args.phase:  # a child process: one measured step on the parent's database
+    if args.phase:  # a child process: one step on the parent's database
         django_setup(args.database_url)
+        if args.phase == "prepare":
+            prepare(args.students, args.teachers)
+            return
         if args.phase == "incremental":
             change_one_percent()
         publish("first publication" if args.phase == "first" else "incremental publication, 1% changed")
         return
 
+    # The parent stays small: a child's peak RSS starts from its parent's size at fork.
     url, temp_dir = bench_database_url("bench-publish-")
     try:
         django_setup(url)
-        prepare(args.students, args.teachers)
-        for phase in ("first", "incremental"):
+        for phase in ("prepare", "first", "incremental"):
             sys.stdout.flush()
-            subprocess.run([sys.executable, __file__, "--phase", phase, "--database-url", url], check=True)
+            subprocess.run(
+                [sys.executable, __file__, "--phase", phase, "--database-url", url,
+                 "--students", str(args.students), "--teachers", str(args.teachers)],
+                check=True,
+            )
     finally:
         remove(temp_dir)
 

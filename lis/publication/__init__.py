@@ -8,6 +8,7 @@ from .service import (
     PublicationInProgress,
     PublicationResult,
     publish_school,
+    published_objects_delete,
 )
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "PublishedRecord",
     "homeroom_course_id",
     "publish_school",
+    "published_objects_delete",
 ]

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from lis.conf import lis_setting
@@ -270,11 +270,9 @@ class _Publisher:
     def stamp_and_purge(self) -> tuple[dt.datetime, int]:
         """Purge expired tombstones, then give everything this run touched the commit time."""
         cutoff = timezone.now() - dt.timedelta(days=lis_setting("TOMBSTONE_RETENTION_DAYS"))
-        purged, _ = (
-            PublishedObject.objects.filter(school=self.school, status=TOBEDELETED, date_last_modified__lt=cutoff)
-            .exclude(last_run=self.run)
-            .delete()
-        )
+        # The school's expired tombstones, and those of shared district orgs no school names any more.
+        expired = PublishedObject.objects.filter(status=TOBEDELETED, date_last_modified__lt=cutoff).exclude(last_run=self.run)
+        purged = published_objects_delete(expired.filter(Q(school=self.school) | Q(school__isnull=True)))
         stamp = _now_ms()
         PublishedObject.objects.filter(last_run=self.run).update(date_last_modified=stamp)
         return stamp, purged
@@ -339,6 +337,19 @@ def publish_school(
         raise
     finally:
         lock_release(school_id=school.pk, holder=str(run.pk))
+
+
+def published_objects_delete(queryset) -> int:
+    """Delete the published objects of ``queryset`` and their references; return how many objects.
+
+    In batches by primary key, so memory stays bounded: a plain ``QuerySet.delete()`` would load
+    every object (hundreds of thousands for a school switched off long ago) to cascade by hand.
+    """
+    deleted = 0
+    while pks := list(queryset.order_by().values_list("pk", flat=True)[:BATCH]):
+        PublishedReference.objects.filter(obj_id__in=pks).delete()
+        deleted += PublishedObject.objects.filter(pk__in=pks).delete()[1].get(PublishedObject._meta.label, 0)
+    return deleted
 
 
 COPY_COLUMNS = (

@@ -410,3 +410,21 @@ def test_publish_roster_command_dry_run_and_real(small, capsys):
 
     with pytest.raises(CommandError, match="No school has the code"):
         call_command("publish_roster", "--school", "NOPE")
+
+
+def test_purging_many_tombstones_deletes_in_batches_with_their_references(small, settings, monkeypatch):
+    from lis.publication import service
+
+    settings.LIS = {"TOMBSTONE_RETENTION_DAYS": 1, "MASS_DELETION_MIN_OBJECTS": 1000}
+    monkeypatch.setattr(service, "BATCH", 4)
+    publish_school(small.school)
+    SchoolSyncSettings.objects.filter(school=small.school).update(should_sync=False)
+    publish_school(small.school)
+    PublishedObject.objects.update(date_last_modified=timezone.now() - dt.timedelta(days=2))
+    assert PublishedReference.objects.exists()
+
+    result = publish_school(small.school)
+
+    assert result.run.counts["purged"] == 36  # everything the school had published, its district org included
+    assert not PublishedObject.objects.exists()
+    assert not PublishedReference.objects.exists()
