@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from oneroster_api.oauth.views import OneRosterTokenView
 
@@ -10,4 +11,6 @@ urlpatterns = [
     path("oauth/token/", OneRosterTokenView.as_view(), name="oauth-token"),
     path("ims/oneroster/v1p1/", include("oneroster_api.urls")),
     path("", include("lis.urls")),
+    # MySchool has no public site here: the root (and the admin's "View site") lead to the admin.
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

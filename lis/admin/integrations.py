@@ -16,6 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from myschool.admin import ReadOnlyAdminMixin, SchoolScopedAdmin
@@ -178,7 +179,9 @@ class IntegrationAdmin(SchoolScopedAdmin):
             (f"Last publication of {school.name}", _when(school.last_published_at))
             for school in integration_schools_with_last_publication(obj)
         ]
-        return format_html("<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows))
+        table = format_html("<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows))
+        readiness = reverse("admin:lis_readiness_integration", args=[obj.pk])
+        return format_html('{}<p><a href="{}">Sync readiness report of these schools</a></p>', table, readiness)
 
     # --- actions --------------------------------------------------------------------------------------
 

@@ -63,7 +63,7 @@ class PublicationRunAdmin(SchoolScopedAdmin):
     actions = ["confirm_held"]  # the change permission stands for "may confirm"; every field stays read-only
     fields = [
         "school", "trigger", "triggered_by", "status", "started_at", "committed_at", "finished_at",
-        "counts_table", "hold_reason", "error", "allow_mass_deletion", "confirms",
+        "counts_table", "withheld", "purged", "hold_reason", "error", "allow_mass_deletion", "confirms",
     ]
     readonly_fields = fields
 
@@ -93,6 +93,16 @@ class PublicationRunAdmin(SchoolScopedAdmin):
         head = format_html("<tr><th>kind</th>{}</tr>", format_html_join("", "<th>{}</th>", ((c,) for c in CHANGES)))
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
         return format_html("<table>{}{}</table>", head, body)
+
+    @admin.display(description="withheld users")
+    def withheld(self, run: PublicationRun) -> str:
+        """Users not published because of a blocking email problem, per reason (see lis.publication.collect)."""
+        withheld = (run.counts or {}).get("withheld") or {}
+        return ", ".join(f"{reason.replace('_', ' ')}: {n}" for reason, n in withheld.items()) or "—"
+
+    @admin.display(description="tombstones purged")
+    def purged(self, run: PublicationRun) -> int:
+        return (run.counts or {}).get("purged", 0)
 
     @admin.action(description="Confirm the held run (let it tombstone beyond the guard)", permissions=["change"])
     def confirm_held(self, request, queryset):

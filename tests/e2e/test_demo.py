@@ -69,7 +69,7 @@ def test_the_main_job_runs_end_to_end_and_passes_sds_check(own_database):
     assert f"Token URL: http://127.0.0.1:{port}/oauth/token/\n" in out
     assert re.search(r"^Client ID: \S+$", out, re.M) and re.search(r"^Client secret: \S{20,}$", out, re.M)
     assert re.search(rf"^Credential handoff page .*: http://127\.0\.0\.1:{port}/handoff/#\S+$", out, re.M)
-    assert "10001: succeeded; org 1, academicSession 2, course 2, class 2, user 24, enrollment 46" in out
+    assert "10001: succeeded; published now: org 1, academicSession 2, course 2, class 2, user 24, enrollment 46 (" in out
     assert "RESULT: PASS" in out
 
     again = run(["demo", "--check-only"], env)  # a second run reuses everything and rotates the credentials

@@ -64,6 +64,10 @@ DEMO_TENANT_ID = "6d796d73-6368-4f6f-a16c-64656d6f0001"  # a fixed, obviously fi
 LIS_GROUP = "LIS coordinators"
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Run the whole flow on sample data (import, tick, publish, credentials), serve and check it."
 
@@ -90,6 +94,8 @@ class Command(BaseCommand):
         credentials = self.credentials(integration, support)
 
         server = self.serve(port)
+        # A `kill` (SIGTERM) must stop the server too, as Ctrl-C does.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             self.stdout.write("")
             self.stdout.write(f"OneRoster base URL: {origin}{BASE_PATH}")
@@ -98,7 +104,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Client secret: {credentials.client_secret}")
             self.stdout.write("")
             self.stdout.write(f"Credential handoff page (what the school's key contact gets by email): {credentials.link}")
-            self.stdout.write("  Open it in a browser, press Reveal, then 'I have entered these in SDS' to make the integration active.")
+            self.stdout.write(
+                "  Open it in a browser, press 'Show the connection details', then 'I have entered these in SDS' "
+                "to make the integration active."
+            )
             self.stdout.write(f"Admin: {origin}/admin/")
             for role, (username, password) in logins.items():
                 self.stdout.write(f"  {role}: {username} / {password}")
@@ -114,7 +123,7 @@ class Command(BaseCommand):
             self.stdout.write("Stopping.")
         finally:
             if server.poll() is None:
-                server.send_signal(signal.SIGINT)
+                server.terminate()  # SIGTERM: SIGINT may be ignored when started in the background
                 try:
                     server.wait(timeout=10)
                 except subprocess.TimeoutExpired:
@@ -203,17 +212,25 @@ class Command(BaseCommand):
     def publish(self, schools: list[School]) -> None:
         self.step("Publishing every school (the nightly job, run now)")
         for school in schools:
-            result = publish_school(school, allow_mass_deletion=True)
+            result = publish_school(school, allow_mass_deletion=True)  # the demo's own data: no guard
             counts = result.counts()
             active = ", ".join(f"{kind} {c['created'] + c['updated'] + c['unchanged']}" for kind, c in counts.items() if any(c.values()))
-            self.stdout.write(f"    {school.code}: {result.status}; {active or 'nothing to publish'}")
+            changed = sum(c["created"] + c["updated"] + c["deleted"] for c in counts.values())
+            withheld = sum((result.run.counts.get("withheld") or {}).values())
+            self.stdout.write(
+                f"    {school.code}: {result.status}; published now: {active or 'nothing'} "
+                f"({changed} changed by this run; {withheld} users withheld for email problems)"
+            )
 
     def credentials(self, integration: Integration, support) -> IssuedCredentials:
         reason = "Demo: sample data with deliberately bad emails; credentials printed locally."
         if integration.status == IntegrationStatus.ACCEPTED:
             self.step("Issuing OAuth credentials (the key contact's handoff email is printed by the console mail backend)")
             return credentials_issue(integration=integration, actor=support, reason=reason)
-        self.step("Rotating the OAuth credentials (the previous secret cannot be shown again)")
+        self.step(
+            "Rotating the OAuth credentials: a new client; earlier ones keep working until one is confirmed "
+            "on the handoff page (secrets cannot be shown again)"
+        )
         return credentials_rotate(integration=integration, actor=support, reason=reason)
 
     def serve(self, port: int) -> subprocess.Popen:
