@@ -15,7 +15,6 @@ from typing import Any
 from django.conf import settings
 
 from lis.oneroster import SCOPE_DEMOGRAPHICS as DEMOGRAPHICS
-from lis.oneroster import SCOPE_PREFIX  # noqa: F401  (re-exported for the API's modules)
 from lis.oneroster import SCOPE_ROSTER as ROSTER
 from lis.oneroster import SCOPE_ROSTER_CORE as ROSTER_CORE
 

@@ -4,18 +4,15 @@ School administrators get no LIS permission from their group: they reach LIS Cou
 Classes only through support's feature grants (lis.backends.FeatureGrantBackend).
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from myschool.migration_helpers import create_permissions_now
 
 SUPPORT_GROUP = "Support"
 
 
 def grant_support_every_lis_permission(apps, schema_editor):
-    # Permissions are normally created after all migrations; the group needs them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+    create_permissions_now(apps)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     support, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)

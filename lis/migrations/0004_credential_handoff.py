@@ -7,8 +7,9 @@ application is deleted at retirement). The "Support" group gets the new models' 
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
-from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+
+from myschool.migration_helpers import create_permissions_now
 
 SUPPORT_GROUP = "Support"
 
@@ -22,11 +23,7 @@ def copy_client_ids(apps, schema_editor):
 
 
 def grant_support_every_lis_permission(apps, schema_editor):
-    # As in lis.0002: permissions are normally created after all migrations; the group needs them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+    create_permissions_now(apps)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     support, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)

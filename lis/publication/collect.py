@@ -1,6 +1,6 @@
 """What one school publishes tonight: MySchool rows read in batches and mapped to records.
 
-:func:`school_records` yields ``(kind, records)`` in the order a diff needs (orgs, sessions,
+:meth:`SchoolData.records` yields ``(kind, records)`` in the order a diff needs (orgs, sessions,
 courses, classes, users, enrollments, demographics); each ``records`` is an iterator that
 streams rows with ``.iterator()`` and ``values_list`` so a 50,000-student school never sits
 in memory as model instances.
@@ -15,7 +15,7 @@ Withheld users: an active person whose primary email is missing, shared with ano
 person of the tenant's schools, or outside the integration's Microsoft domains (when it has
 any) is not published, nor are their enrollments and demographics — SDS would otherwise
 create a broken or duplicate account. The rule is :meth:`myschool.emails.EmailProblems.blocking_q`,
-the same the readiness report calls blocking; :func:`withheld_users` counts them for the run log.
+the same the readiness report calls blocking; :meth:`SchoolData.withheld` counts them for the run log.
 """
 
 from __future__ import annotations
@@ -89,6 +89,20 @@ class SchoolData:
     def selected_people(self, model: type[m.Person]):
         """The active students or teachers the school's switch selects, withheld ones included."""
         return people_to_publish(self.school, model, self.settings)
+
+    def records(self) -> Iterator[tuple[str, Iterator[PublishedRecord]]]:
+        """Yield ``(kind, records)`` for every kind in :data:`KIND_ORDER` (see the module docstring)."""
+        producers = {
+            "org": self.orgs,
+            "academicSession": self.academic_sessions,
+            "course": self.courses_,
+            "class": self.classes_,
+            "user": self.users,
+            "enrollment": self.enrollments,
+            "demographics": self.demographics,
+        }
+        for kind in KIND_ORDER:
+            yield kind, producers[kind]()
 
     # kinds ----------------------------------------------------------------------------------
     def orgs(self) -> Iterator[PublishedRecord]:
@@ -212,24 +226,3 @@ class SchoolData:
 
 
 KIND_ORDER = ["org", "academicSession", "course", "class", "user", "enrollment", "demographics"]
-
-
-def school_records(school: m.School) -> Iterator[tuple[str, Iterator[PublishedRecord]]]:
-    """Yield ``(kind, records)`` for every kind in :data:`KIND_ORDER` for ``school`` (see module docstring)."""
-    data = SchoolData(school)
-    producers = {
-        "org": data.orgs,
-        "academicSession": data.academic_sessions,
-        "course": data.courses_,
-        "class": data.classes_,
-        "user": data.users,
-        "enrollment": data.enrollments,
-        "demographics": data.demographics,
-    }
-    for kind in KIND_ORDER:
-        yield kind, producers[kind]()
-
-
-def withheld_users(school: m.School) -> dict[str, int]:
-    """How many of ``school``'s users the publication withholds, per reason (see the module docstring)."""
-    return SchoolData(school).withheld()

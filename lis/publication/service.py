@@ -33,7 +33,7 @@ from lis.conf import lis_setting
 from lis.models import PublicationRun, PublishedObject, PublishedReference, PublishedStatus, RunStatus, RunTrigger
 from myschool.models import School
 
-from .collect import KIND_ORDER, school_records, withheld_users
+from .collect import KIND_ORDER, SchoolData
 from .lock import lock_acquire, lock_release
 from .mapping import PublishedRecord, describe
 
@@ -124,11 +124,13 @@ class _Publisher:
         self.placeholder = _now_ms()
         self.changes = {kind: KindChanges() for kind in KIND_ORDER}
         self.hold_reason = ""
+        self.data: SchoolData | None = None  # read inside the run's transaction, by publish()
 
     # diff -------------------------------------------------------------------------------
     def publish(self) -> None:
         should_sync = getattr(getattr(self.school, "sync_settings", None), "should_sync", False)
-        for kind, records in school_records(self.school):
+        self.data = SchoolData(self.school)
+        for kind, records in self.data.records():
             active_before = PublishedObject.objects.filter(school=self.school, kind=kind, status=ACTIVE).count()
             produced = self.diff_kind(kind, records)
             deleted = self.tombstone_missing(kind, produced)
@@ -324,8 +326,8 @@ def publish_school(
             publisher.publish()
             stamp, purged = publisher.stamp_and_purge()
             run.committed_at = stamp
-            # "withheld": users not published because of their email, per reason (collect.withheld_users).
-            counts = {**_counts(publisher.changes), "purged": purged, "withheld": withheld_users(school)}
+            # "withheld": users not published because of their email, per reason (SchoolData.withheld).
+            counts = {**_counts(publisher.changes), "purged": purged, "withheld": publisher.data.withheld()}
             _finish(run, RunStatus.SUCCEEDED, counts=counts)
         _analyze()
         return PublicationResult(RunStatus.SUCCEEDED, publisher.changes, run=run, purged=purged)

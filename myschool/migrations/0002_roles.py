@@ -1,7 +1,8 @@
 """Create the "Support" and "School administrators" groups and grant their permissions."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from myschool.migration_helpers import create_permissions_now
 
 SCHOOL_MANAGED = [
     "academicyear", "term", "subject", "course", "schoolclass", "student", "teacher",
@@ -30,11 +31,7 @@ def grant(apps, group_name, permissions):
 
 
 def create_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations; the groups need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+    create_permissions_now(apps)
     Permission = apps.get_model("auth", "Permission")
     every_myschool_permission = [
         ("myschool", codename)

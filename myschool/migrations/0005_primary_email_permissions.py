@@ -5,8 +5,9 @@ Support gets every permission of the new models, including ``bulk_update_primary
 *Primary emails* page (view and change) and read the email history of their school.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from myschool.migration_helpers import create_permissions_now
 
 NEW_MODELS = ["primaryemail", "emailchangebatch", "emailchange"]
 SCHOOL_ADMINISTRATOR_PERMISSIONS = [
@@ -18,11 +19,7 @@ SCHOOL_ADMINISTRATOR_PERMISSIONS = [
 
 
 def grant(apps, schema_editor):
-    # Permissions are normally created after all migrations; the groups need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+    create_permissions_now(apps)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     new = Permission.objects.filter(content_type__app_label="myschool", content_type__model__in=NEW_MODELS)
