@@ -60,9 +60,8 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
-# The team's shared material (design notes, the contoso-25 sample roster) lives beside the project.
-SHARED_DIR = Path(os.environ.get("MYSCHOOL_SHARED_DIR") or BASE_DIR.parent / "shared")
-SAMPLE_ROSTER = SHARED_DIR / "data" / "oneroster-csv" / "contoso-25"
+# The sample roster the demo imports (unless ROSTER_DATA names another) and the tests read: fictitious people.
+SAMPLE_ROSTER = BASE_DIR / "myschool" / "sample_data" / "contoso-25"
 
 # Absolute links that leave the request cycle (emails, printed connection lines) start here.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

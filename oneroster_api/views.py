@@ -12,6 +12,7 @@ once a minute per client, the UPDATE recording its last request for sync health.
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import AuthenticationFailed, MethodNotAllowed, NotFound, PermissionDenied
 from rest_framework.negotiation import BaseContentNegotiation
@@ -20,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from lis.models import PublishedObject
+from lis.oneroster import BASE_PATH
 
 from .conf import api_setting
 from .endpoints import Endpoint
@@ -151,9 +153,28 @@ def link_header(request: Request, *, total: int, limit: int, offset: int) -> str
 
 @csrf_exempt
 def unsupported_path(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-    """Any other path under the base — gradebook and resources included: 404 ``unsupportedoperation``."""
-    return error_response(
-        404,
-        UNSUPPORTED,
-        f"{request.path} is not a OneRoster 1.1 rostering endpoint served here (no gradebook, no resources).",
-    )
+    """Any other path under the base — gradebook and resources included: 404 ``unsupportedoperation``.
+
+    The message says what is wrong in the two cases people meet first: the bare base URL (SDS
+    wants the base, but it serves nothing itself) and an endpoint written with a trailing slash.
+    """
+    relative = request.path.removeprefix(BASE_PATH).strip("/")
+    if not relative:
+        description = (
+            f"{BASE_PATH} is the OneRoster 1.1 base URL; it serves nothing itself. "
+            f"Request one of its endpoints, e.g. {BASE_PATH}/users."
+        )
+    elif request.path.endswith("/") and _is_endpoint(relative):
+        description = f"OneRoster paths have no trailing slash: request {BASE_PATH}/{relative}."
+    else:
+        description = (
+            f"{request.path} is not a OneRoster 1.1 rostering endpoint served here (no gradebook, no resources)."
+        )
+    return error_response(404, UNSUPPORTED, description)
+
+
+def _is_endpoint(relative: str) -> bool:
+    try:
+        return resolve(f"{BASE_PATH}/{relative}").url_name != "unsupported"
+    except Resolver404:
+        return False

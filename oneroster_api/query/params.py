@@ -19,7 +19,7 @@ from .fields import SELECTABLE
 from .grammar import parse_filter
 
 MAX_OFFSET = 10**15  # beyond any collection; keeps OFFSET inside a 64-bit integer
-_NUMBER = re.compile(r"[0-9]{1,30}")
+_NUMBER = re.compile(r"[+-]?[0-9]{1,30}")
 
 
 @dataclass(frozen=True)
@@ -81,13 +81,15 @@ def parse_fields(kind: str, raw: str | None) -> tuple[tuple[str, ...] | None, li
 def parse_paging(limit: str | None, offset: str | None, *, default_limit: int, max_limit: int) -> tuple[int, int]:
     """``(limit, offset)``: limit defaults to ``default_limit`` and is clamped to ``max_limit``.
 
-    Raises :class:`QueryError` ``invaliddata`` unless each is absent or a whole number (digits
-    only), with limit ≥ 1.
+    Raises :class:`QueryError` ``invaliddata`` unless each is absent or a whole number, with
+    limit ≥ 1 and offset ≥ 0; the message says which bound was missed.
     """
     parsed_limit = default_limit if limit in (None, "") else _whole_number("limit", limit)
     if parsed_limit < 1:
         raise QueryError("limit must be at least 1.", INVALID_DATA)
     parsed_offset = 0 if offset in (None, "") else _whole_number("offset", offset)
+    if parsed_offset < 0:
+        raise QueryError("offset must be at least 0.", INVALID_DATA)
     return min(parsed_limit, max_limit), min(parsed_offset, MAX_OFFSET)
 
 

@@ -76,3 +76,20 @@ def test_the_main_job_runs_end_to_end_and_passes_sds_check(own_database):
 
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "Rotating the OAuth credentials" in again.stdout and "RESULT: PASS" in again.stdout
+
+
+@pytest.mark.django_db
+def test_a_missing_bundle_says_which_variable_to_set(monkeypatch, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    monkeypatch.setenv("ROSTER_DATA", str(tmp_path / "no-such-bundle"))
+    with pytest.raises(CommandError) as caught:
+        call_command("demo", "--check-only")
+    assert f"There is no OneRoster CSV bundle at {tmp_path / 'no-such-bundle'}. Set ROSTER_DATA=" in str(caught.value)
+
+
+def test_the_sample_roster_is_inside_the_repository():
+    from django.conf import settings
+
+    assert settings.SAMPLE_ROSTER.is_relative_to(ROOT)
+    assert (settings.SAMPLE_ROSTER / "manifest.csv").is_file()

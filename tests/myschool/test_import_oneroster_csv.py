@@ -1,4 +1,4 @@
-"""import_oneroster_csv: the shared contoso-25 sample, a hand-made two-school bundle and broken bundles."""
+"""import_oneroster_csv: the contoso-25 sample roster (myschool/sample_data), a hand-made two-school bundle and broken bundles."""
 
 from __future__ import annotations
 

@@ -277,6 +277,24 @@ def test_unserved_paths_answer_with_the_envelope(api, token_a, path):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "description"),
+    [
+        ("", "/ims/oneroster/v1p1 is the OneRoster 1.1 base URL; it serves nothing itself. "
+             "Request one of its endpoints, e.g. /ims/oneroster/v1p1/users."),
+        ("users/", "OneRoster paths have no trailing slash: request /ims/oneroster/v1p1/users."),
+        ("schools/a-o1/classes/", "OneRoster paths have no trailing slash: request /ims/oneroster/v1p1/schools/a-o1/classes."),
+        ("lineItems", "/ims/oneroster/v1p1/lineItems is not a OneRoster 1.1 rostering endpoint served here "
+                      "(no gradebook, no resources)."),
+        ("lineItems/", "/ims/oneroster/v1p1/lineItems/ is not a OneRoster 1.1 rostering endpoint served here "
+                       "(no gradebook, no resources)."),
+    ],
+)
+def test_unserved_paths_say_what_is_wrong(api, token_a, path, description):
+    assert api(path, token_a).json()["imsx_description"] == description
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("sourced_id", ["norecords", "a1", "1000000", "x y", "ünïcode"])
 def test_ids_are_text(api, roster_a, token_a, sourced_id):
     response = api(f"users/{sourced_id}", token_a)

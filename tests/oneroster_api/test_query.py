@@ -214,6 +214,20 @@ def test_bad_paging_is_invalid_data(limit, offset):
     assert caught.value.code_minor == "invaliddata"
 
 
+@pytest.mark.parametrize(
+    ("limit", "offset", "message"),
+    [
+        ("-5", None, "limit must be at least 1."),
+        ("0", None, "limit must be at least 1."),
+        (None, "-3", "offset must be at least 0."),
+        ("ten", None, "limit must be a whole number, not 'ten'."),
+    ],
+)
+def test_paging_errors_say_what_is_wrong(limit, offset, message):
+    with pytest.raises(QueryError, match=f"^{message}$"):
+        parse_paging(limit, offset, default_limit=100, max_limit=10_000)
+
+
 @pytest.mark.django_db
 def test_parse_query_collects_everything():
     query = parse_query(

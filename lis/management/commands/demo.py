@@ -1,14 +1,16 @@
 """``manage.py demo``: README's first command — the whole product on real data, then serving.
 
-1. imports the OneRoster CSV bundle ``ROSTER_DATA`` (default: the shared contoso-25 sample) and
+1. imports the OneRoster CSV bundle ``ROSTER_DATA`` (default: the contoso-25 sample in
+   ``myschool/sample_data``) and
    builds the generated demo school (``seed_demo``) once;
 2. creates a support login and a granted school-administrator login (new random passwords
    each run), grants both LIS features, switches every school on and ticks every class and course;
 3. creates the sample integration (its Microsoft domains are the domains of the loaded data)
    and walks it to *accepted by Microsoft*, publishes every school, and issues (or, on a later
    run, rotates) its OAuth credentials;
-4. serves on ``127.0.0.1:$PORT`` (default 8000), prints the connection lines and the handoff
-   link, runs ``sds_check`` against itself, and keeps serving until interrupted
+4. serves on ``127.0.0.1:$PORT`` (default 8000) with the server's request log in
+   ``var/demo-server.log`` (so it never interleaves with the report), prints the connection lines
+   and the handoff link, runs ``sds_check`` against itself, and keeps serving until interrupted
    (``--check-only`` exits with ``sds_check``'s status instead; the end-to-end test uses it).
 
 Every step says what it does. Running it again is safe: imports update by sourcedId, the demo
@@ -133,10 +135,17 @@ class Command(BaseCommand):
 
     def load(self, roster: Path) -> list[School]:
         self.step(f"Importing the OneRoster CSV bundle {roster}")
+        if not roster.exists():
+            raise CommandError(
+                f"There is no OneRoster CSV bundle at {roster}. Set ROSTER_DATA=/path/to/bundle (a folder or .zip "
+                f"with manifest.csv), or unset it to use the sample in {settings.SAMPLE_ROSTER}."
+            )
         try:
             result = import_oneroster_csv(roster)
         except BundleError as exc:
-            raise CommandError(f"{roster} could not be imported:\n{exc.summary()}") from None
+            raise CommandError(
+                f"{roster} could not be imported (set ROSTER_DATA=… to demo another bundle):\n{exc.summary()}"
+            ) from None
         for line in result.lines():
             self.stdout.write(f"    {line}")
         if School.objects.filter(code=DEMO_SCHOOL_CODE).exists():
@@ -234,15 +243,24 @@ class Command(BaseCommand):
         return credentials_rotate(integration=integration, actor=support, reason=reason)
 
     def serve(self, port: int) -> subprocess.Popen:
-        self.step(f"Starting the server on http://127.0.0.1:{port}/")
-        server = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"], cwd=settings.BASE_DIR
-        )
+        log_path = Path(settings.BASE_DIR) / "var" / "demo-server.log"
+        log_path.parent.mkdir(exist_ok=True)
+        self.step(f"Starting the server on http://127.0.0.1:{port}/ (its request log: {log_path})")
+        with log_path.open("a") as log:  # the child keeps its own copy of the descriptor
+            server = subprocess.Popen(
+                [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+                cwd=settings.BASE_DIR,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         url = f"http://127.0.0.1:{port}/admin/login/"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if server.poll() is not None:
-                raise CommandError(f"The server exited with code {server.returncode}; is port {port} in use? Set PORT.")
+                raise CommandError(
+                    f"The server exited with code {server.returncode}; is port {port} in use? Set PORT. "
+                    f"Its log: {log_path}"
+                )
             try:
                 urllib.request.urlopen(url, timeout=2)
                 return server
