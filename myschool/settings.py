@@ -258,13 +258,15 @@ MYSCHOOL_EMAILS = {
 # OneRoster API (oneroster_api): the toolkit validator it needs (client credentials only, scopes by
 # intersection) and its own knobs. Rates are "<count>/<s|min|hour|day>".
 OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"] = "oneroster_api.oauth.validators.OneRosterOAuth2Validator"
+OAUTH2_PROVIDER["OAUTH2_SERVER_CLASS"] = "oneroster_api.oauth.server.ClientCredentialsServer"
 ONEROSTER_API = {
     "DEFAULT_LIMIT": env_int("ONEROSTER_DEFAULT_LIMIT", 100),
     "MAX_LIMIT": env_int("ONEROSTER_MAX_LIMIT", 10_000),
     "TOKEN_RATE": os.environ.get("ONEROSTER_TOKEN_RATE", "30/min"),
+    "TOKEN_IP_RATE": os.environ.get("ONEROSTER_TOKEN_IP_RATE", "120/min"),
     "API_RATE": os.environ.get("ONEROSTER_API_RATE", "1200/min"),
 }
-for _name in ("TOKEN_RATE", "API_RATE"):
+for _name in ("TOKEN_RATE", "TOKEN_IP_RATE", "API_RATE"):
     _count, _, _period = ONEROSTER_API[_name].partition("/")
     if not (_count.isdigit() and _period in ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")):
         raise ImproperlyConfigured(f"ONEROSTER_{_name} must look like 30/min, not {ONEROSTER_API[_name]!r}.")
