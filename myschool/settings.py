@@ -8,6 +8,7 @@ production security settings are on, so ``manage.py check --deploy`` has nothing
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "oauth2_provider",
+    "axes",
     "myschool",
     "lis",
     "oneroster_api",
@@ -89,6 +91,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "myschool.urls"
@@ -130,7 +134,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Support's LIS feature grants give school administrators their LIS permissions (lis/backends.py).
+# django-axes' backend comes first: it refuses a locked-out login before any password is checked.
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "lis.backends.FeatureGrantBackend",
 ]
@@ -141,6 +147,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Admin login throttling (django-axes), set for school staff: a school's staff usually share one
+# address (the school's NAT), so failures are counted per (username, IP address): one person's typos
+# never lock out colleagues, and nobody elsewhere can lock a member of staff out. After
+# AXES_FAILURE_LIMIT failures the pair is locked for AXES_COOLOFF_MINUTES, counted from the last
+# counted failure (tries during the lockout do not extend it, so the time the page shows holds).
+# A successful login clears the count. The lockout page (429, Retry-After) says when to try again.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15)
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be at least 1.")
+AXES_COOLOFF_TIME = _dt.timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "myschool.login_lockout.lockout_response"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
