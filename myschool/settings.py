@@ -179,7 +179,8 @@ except (ZoneInfoNotFoundError, ValueError):
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 
-# Mail: console by default; SMTP (or any backend) from the environment.
+# Mail: console by default (the demo); SMTP (or any backend) from the environment. With debug off a
+# backend that delivers nothing (console, file, locmem, dummy) fails the system check myschool.E001.
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
