@@ -305,4 +305,6 @@ CELERY_BEAT_SCHEDULE = {
     "expire-handoffs": {"task": "lis.tasks.expire_handoffs", "schedule": crontab(minute=15)},
     # Email support about active integrations that stopped calling the API.
     "alert-silent-integrations": {"task": "lis.tasks.alert_silent_integrations", "schedule": crontab(minute=0, hour=7)},
+    # Delete expired OAuth access tokens (django-oauth-toolkit's clear_expired); tokens live one hour.
+    "clear-expired-tokens": {"task": "oneroster_api.tasks.clear_expired_tokens", "schedule": crontab(minute=30)},
 }
