@@ -271,6 +271,17 @@ LIS = {
     "SILENCE_ALERT_HOURS": env_int("LIS_SILENCE_ALERT_HOURS", 48),
 }
 
+# Limits on CSV files read from outside: the OneRoster importer and the primary-email upload
+# (myschool/csv_reader.py documents each). Sizes are uncompressed, in MB.
+MYSCHOOL_CSV = {
+    "MAX_FIELD_CHARS": env_int("MYSCHOOL_CSV_MAX_FIELD_CHARS", 10_000),
+    "MAX_FILE_MB": env_int("MYSCHOOL_CSV_MAX_FILE_MB", 100),
+    "MAX_BUNDLE_MB": env_int("MYSCHOOL_CSV_MAX_BUNDLE_MB", 300),
+    "MAX_UPLOAD_MB": env_int("MYSCHOOL_CSV_MAX_UPLOAD_MB", 2),
+}
+if min(MYSCHOOL_CSV.values()) < 1:
+    raise ImproperlyConfigured("The MYSCHOOL_CSV_* limits must be at least 1.")
+
 # Primary emails (myschool/emails/conf.py documents each). The tenant provider lives in lis, which
 # knows the Microsoft tenants; myschool only calls it through this path.
 MYSCHOOL_EMAILS = {

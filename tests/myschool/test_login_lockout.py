@@ -7,10 +7,14 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+from importlib import import_module
+
 import pytest
 from axes.models import AccessAttempt
+from django.apps import apps
 from django.utils import timezone
 
+from myschool.roles import SCHOOL_ADMINISTRATORS_GROUP
 from tests import factories as f
 from tests import services
 
@@ -92,6 +96,9 @@ def test_the_lockout_page_in_a_real_browser(live_server, monkeypatch, settings, 
 
     from tests.lis.test_lis_browser import CHROMIUM_ARGS
 
+    # An earlier transactional test's flush empties the groups: make the one school_admin() joins again.
+    roles = import_module("myschool.migrations.0002_roles")
+    roles.grant(apps, SCHOOL_ADMINISTRATORS_GROUP, roles.SCHOOL_ADMINISTRATOR_PERMISSIONS)
     staff = f.school_admin(school_a, username="teacher.kim")
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
