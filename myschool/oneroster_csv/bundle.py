@@ -201,6 +201,10 @@ class Bundle:
 
     files: dict[str, list[Row]] = field(default_factory=dict)
     ignored_files: list[str] = field(default_factory=list)
+    # Set by read_bundle_checked: sourcedIds of rows left out for a problem of their own, and
+    # whether every listed file could be read to its end (so the rows read can be planned).
+    rejected_ids: set[str] = field(default_factory=set)
+    complete: bool = True
 
     def rows(self, name: str) -> list[Row]:
         return self.files.get(name, [])
@@ -331,13 +335,18 @@ def _parse_value(column: Column, raw: str) -> tuple[object, str | None]:
     raise AssertionError(f"unknown column kind {column.kind}")
 
 
-def _parse_file(source: _Source, filename: str, columns: dict[str, Column], problems: list[ImportProblem]) -> list[Row]:
+def _parse_file(
+    source: _Source, filename: str, columns: dict[str, Column], problems: list[ImportProblem], bundle: Bundle
+) -> list[Row]:
+    """The rows of ``filename`` without a problem of their own; those rows' sourcedIds go to
+    ``bundle.rejected_ids``, and a file that cannot be read to its end clears ``bundle.complete``."""
     records = _records(source, filename, problems)
     try:
         _, header = next(records)
     except StopIteration:
         if not any(p.file == filename for p in problems):
             problems.append(ImportProblem(filename, 1, "the file is empty (a header row is required)"))
+        bundle.complete = False
         return []
     header = [name.strip() for name in header]
     header_problems = [
@@ -348,6 +357,7 @@ def _parse_file(source: _Source, filename: str, columns: dict[str, Column], prob
     ]
     if header_problems:
         problems.extend(ImportProblem(filename, 1, reason) for reason in header_problems)
+        bundle.complete = False
         return []
 
     names = (*header, *(name for name in columns if name not in header))
@@ -356,12 +366,16 @@ def _parse_file(source: _Source, filename: str, columns: dict[str, Column], prob
     sourced_id_at = index["sourcedId"]
     rows: list[Row] = []
     first_line_of: dict[str, int] = {}
+    read_to_the_end = False
     for line, fields in records:
         if not any(value.strip() for value in fields):
             continue
         if len(fields) != len(header):
             problems.append(ImportProblem(filename, line, f"{len(fields)} values for {len(header)} columns"))
+            if sourced_id_at < len(fields) and fields[sourced_id_at].strip():
+                bundle.rejected_ids.add(fields[sourced_id_at].strip())
             continue
+        problems_before = len(problems)
         values = []
         for name, raw in zip(header, fields):
             if bad := control_character(raw):
@@ -380,7 +394,15 @@ def _parse_file(source: _Source, filename: str, columns: dict[str, Column], prob
                 )
                 continue
             first_line_of[sourced_id] = line
+        if len(problems) > problems_before:
+            if sourced_id:
+                bundle.rejected_ids.add(sourced_id)
+            continue
         rows.append(Row(line, index, (*values, *blanks)))
+    else:
+        read_to_the_end = True
+    if not read_to_the_end or any(p.file == filename and p.line == 0 for p in problems):
+        bundle.complete = False
     return rows
 
 
@@ -420,6 +442,18 @@ def read_bundle(path: str | Path) -> Bundle:
     ones are skipped even if present; ``delta`` files are refused (MySchool imports full
     bundles). Raises :class:`BundleError` listing every problem (file, line, reason).
     """
+    bundle, problems = read_bundle_checked(path)
+    if problems:
+        raise BundleError(problems)
+    return bundle
+
+
+def read_bundle_checked(path: str | Path) -> tuple[Bundle, list[ImportProblem]]:
+    """Like :func:`read_bundle`, but a bundle whose files could all be read comes back with its
+    problems: the rows without a problem of their own, ``rejected_ids`` and ``complete``, so the
+    importer can check the rest of the bundle in the same run. Raises :class:`BundleError` for
+    what stops reading altogether (no readable manifest, sizes over the limits).
+    """
     source = _Source(Path(path))
     problems: list[ImportProblem] = []
     manifest = _read_manifest(source, problems)
@@ -440,9 +474,9 @@ def read_bundle(path: str | Path) -> Bundle:
             to_read.append(name)
     if _check_sizes(source, ["manifest.csv", *(f"{name}.csv" for name in to_read)], problems):
         raise BundleError(problems)  # nothing of an oversized bundle is decompressed
-    for name in to_read:
-        bundle.files[name] = _parse_file(source, f"{name}.csv", FILES[name], problems)
-    bundle.ignored_files = [n for n in IGNORED_FILES if manifest.get(f"file.{n}", "absent").lower() != "absent"]
     if problems:
-        raise BundleError(problems)
-    return bundle
+        bundle.complete = False  # a file the manifest lists cannot be read
+    for name in to_read:
+        bundle.files[name] = _parse_file(source, f"{name}.csv", FILES[name], problems, bundle)
+    bundle.ignored_files = [n for n in IGNORED_FILES if manifest.get(f"file.{n}", "absent").lower() != "absent"]
+    return bundle, problems

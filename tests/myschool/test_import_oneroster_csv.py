@@ -370,3 +370,18 @@ def test_the_bundle_limit_counts_every_file_read(tmp_path, settings):
     assert [str(p) for p in excinfo.value.problems] == [
         "bundle: its files hold 1.1 MB uncompressed; a bundle may hold at most 1 MB"
     ]
+
+
+def test_reading_and_reference_problems_come_in_one_run(tmp_path):
+    """A bad value in users.csv and a dangling class in enrollments.csv are independent: both are
+    reported at once. The enrollments of the rejected user are consequences, not reported."""
+    bundle = _copy(tmp_path)
+    _replace_in(bundle / "users.csv", "usr-s1,,,true,", "usr-s1,,,maybe,")
+    _replace_in(bundle / "enrollments.csv", "enr-4,,,cls-sci-n,", "enr-4,,,cls-gone,")
+    with pytest.raises(BundleError) as excinfo:
+        import_oneroster_csv(bundle)
+    assert [str(p) for p in excinfo.value.problems] == [
+        "enrollments.csv:5: classSourcedId 'cls-gone' is not in classes.csv",
+        "users.csv:2: enabledUser 'maybe' is not true or false",
+    ]
+    assert set(row_counts().values()) == {0}
