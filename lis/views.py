@@ -9,7 +9,7 @@ handoff and activates the integration.
 No login and no CSRF token: the token in the body is the only authority, and a forged
 cross-site POST would have to know it. Failed tries are limited per IP address
 (``LIS["HANDOFF_FAILURES_PER_MINUTE"]``); unknown, malformed, expired, confirmed and
-revoked tokens all get the same page (404; 429 once the limit is reached), so guessing
+revoked tokens all get the same page (404; 429 with ``Retry-After`` once the limit is reached), so guessing
 learns nothing. Responses are never cached and send no referrer.
 """
 
@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from lis.integrations.crypto import failure_record, failures_exceeded, public_url
+from lis.integrations.crypto import failure_record, failures_retry_after, public_url
 from lis.integrations.handoff import HandoffUnavailable, handoff_confirm, handoff_reveal
 from lis.integrations.services import TransitionRefused
 from lis.oneroster import BASE_PATH
@@ -45,8 +45,11 @@ def handoff_page(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _page(request, "start")
     ip = request.META.get("REMOTE_ADDR") or None
-    if failures_exceeded(ip or ""):
-        return _page(request, "unavailable", status=429)
+    retry_after = failures_retry_after(ip or "")
+    if retry_after is not None:
+        response = _page(request, "unavailable", status=429)
+        response["Retry-After"] = str(retry_after)
+        return response
     token = request.POST.get("token", "")
     try:
         if request.POST.get("action") == "confirm":

@@ -6,3 +6,6 @@ class MySchoolConfig(AppConfig):
 
     name = "myschool"
     verbose_name = "School"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)

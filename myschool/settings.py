@@ -8,6 +8,7 @@ production security settings are on, so ``manage.py check --deploy`` has nothing
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "oauth2_provider",
+    "axes",
     "myschool",
     "lis",
     "oneroster_api",
@@ -89,6 +91,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "myschool.urls"
@@ -130,7 +134,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Support's LIS feature grants give school administrators their LIS permissions (lis/backends.py).
+# django-axes' backend comes first: it refuses a locked-out login before any password is checked.
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "lis.backends.FeatureGrantBackend",
 ]
@@ -141,6 +147,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Admin login throttling (django-axes), set for school staff: a school's staff usually share one
+# address (the school's NAT), so failures are counted per (username, IP address): one person's typos
+# never lock out colleagues, and nobody elsewhere can lock a member of staff out. After
+# AXES_FAILURE_LIMIT failures the pair is locked for AXES_COOLOFF_MINUTES, counted from the last
+# counted failure (tries during the lockout do not extend it, so the time the page shows holds).
+# A successful login clears the count. The lockout page (429, Retry-After) says when to try again.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15)
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be at least 1.")
+AXES_COOLOFF_TIME = _dt.timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "myschool.login_lockout.lockout_response"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -157,7 +179,8 @@ except (ZoneInfoNotFoundError, ValueError):
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 
-# Mail: console by default; SMTP (or any backend) from the environment.
+# Mail: console by default (the demo); SMTP (or any backend) from the environment. With debug off a
+# backend that delivers nothing (console, file, locmem, dummy) fails the system check myschool.E001.
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -248,6 +271,17 @@ LIS = {
     "SILENCE_ALERT_HOURS": env_int("LIS_SILENCE_ALERT_HOURS", 48),
 }
 
+# Limits on CSV files read from outside: the OneRoster importer and the primary-email upload
+# (myschool/csv_reader.py documents each). Sizes are uncompressed, in MB.
+MYSCHOOL_CSV = {
+    "MAX_FIELD_CHARS": env_int("MYSCHOOL_CSV_MAX_FIELD_CHARS", 10_000),
+    "MAX_FILE_MB": env_int("MYSCHOOL_CSV_MAX_FILE_MB", 100),
+    "MAX_BUNDLE_MB": env_int("MYSCHOOL_CSV_MAX_BUNDLE_MB", 300),
+    "MAX_UPLOAD_MB": env_int("MYSCHOOL_CSV_MAX_UPLOAD_MB", 2),
+}
+if min(MYSCHOOL_CSV.values()) < 1:
+    raise ImproperlyConfigured("The MYSCHOOL_CSV_* limits must be at least 1.")
+
 # Primary emails (myschool/emails/conf.py documents each). The tenant provider lives in lis, which
 # knows the Microsoft tenants; myschool only calls it through this path.
 MYSCHOOL_EMAILS = {
@@ -258,13 +292,15 @@ MYSCHOOL_EMAILS = {
 # OneRoster API (oneroster_api): the toolkit validator it needs (client credentials only, scopes by
 # intersection) and its own knobs. Rates are "<count>/<s|min|hour|day>".
 OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"] = "oneroster_api.oauth.validators.OneRosterOAuth2Validator"
+OAUTH2_PROVIDER["OAUTH2_SERVER_CLASS"] = "oneroster_api.oauth.server.ClientCredentialsServer"
 ONEROSTER_API = {
     "DEFAULT_LIMIT": env_int("ONEROSTER_DEFAULT_LIMIT", 100),
     "MAX_LIMIT": env_int("ONEROSTER_MAX_LIMIT", 10_000),
     "TOKEN_RATE": os.environ.get("ONEROSTER_TOKEN_RATE", "30/min"),
+    "TOKEN_IP_RATE": os.environ.get("ONEROSTER_TOKEN_IP_RATE", "120/min"),
     "API_RATE": os.environ.get("ONEROSTER_API_RATE", "1200/min"),
 }
-for _name in ("TOKEN_RATE", "API_RATE"):
+for _name in ("TOKEN_RATE", "TOKEN_IP_RATE", "API_RATE"):
     _count, _, _period = ONEROSTER_API[_name].partition("/")
     if not (_count.isdigit() and _period in ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")):
         raise ImproperlyConfigured(f"ONEROSTER_{_name} must look like 30/min, not {ONEROSTER_API[_name]!r}.")
@@ -280,4 +316,6 @@ CELERY_BEAT_SCHEDULE = {
     "expire-handoffs": {"task": "lis.tasks.expire_handoffs", "schedule": crontab(minute=15)},
     # Email support about active integrations that stopped calling the API.
     "alert-silent-integrations": {"task": "lis.tasks.alert_silent_integrations", "schedule": crontab(minute=0, hour=7)},
+    # Delete expired OAuth access tokens (django-oauth-toolkit's clear_expired); tokens live one hour.
+    "clear-expired-tokens": {"task": "oneroster_api.tasks.clear_expired_tokens", "schedule": crontab(minute=30)},
 }

@@ -4,7 +4,8 @@ Read at call time, so ``override_settings(ONEROSTER_API={...})`` works in tests.
 
 - ``DEFAULT_LIMIT`` (int, 100): page size when the client sends no ``limit`` (oneroster-1.1.md §4).
 - ``MAX_LIMIT`` (int, 10000): larger ``limit`` values are clamped to it, never refused (§4 decision).
-- ``TOKEN_RATE`` (str, ``"30/min"``): token requests allowed per client id and IP address.
+- ``TOKEN_RATE`` (str, ``"30/min"``): client secret checks allowed per authenticated client id and IP address.
+- ``TOKEN_IP_RATE`` (str, ``"120/min"``): token requests allowed per IP address, whatever they claim.
 - ``API_RATE`` (str, ``"1200/min"``): API requests allowed per OAuth application.
 """
 
@@ -22,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_LIMIT": 100,
     "MAX_LIMIT": 10_000,
     "TOKEN_RATE": "30/min",
+    "TOKEN_IP_RATE": "120/min",
     "API_RATE": "1200/min",
 }
 

@@ -12,6 +12,7 @@ from myschool.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+EMAIL_UNDELIVERED_BACKEND_ALLOWED = True  # the outbox is what tests read (myschool.E001 otherwise refuses it)
 SECURE_SSL_REDIRECT = False
 # Tests that need Redis or a Celery broker say so themselves (tests/services.py).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

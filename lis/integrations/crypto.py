@@ -111,9 +111,12 @@ def _failure_key(ip: str) -> str:
     return f"lis:handoff:failures:{hashlib.sha256(ip.encode()).hexdigest()}:{window}"
 
 
-def failures_exceeded(ip: str) -> bool:
-    """Whether ``ip`` already used up this minute's ``LIS["HANDOFF_FAILURES_PER_MINUTE"]`` failed tries."""
-    return (cache.get(_failure_key(ip)) or 0) >= lis_setting("HANDOFF_FAILURES_PER_MINUTE")
+def failures_retry_after(ip: str) -> int | None:
+    """Whole seconds (1–60) until ``ip`` may try again when it already used up this minute's
+    ``LIS["HANDOFF_FAILURES_PER_MINUTE"]`` failed tries (the ``Retry-After`` value), else ``None``."""
+    if (cache.get(_failure_key(ip)) or 0) < lis_setting("HANDOFF_FAILURES_PER_MINUTE"):
+        return None
+    return max(1, 60 - int(time.time() % 60))
 
 
 def failure_record(ip: str) -> None:

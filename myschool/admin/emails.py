@@ -19,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from .. import emails
+from ..csv_reader import MB, csv_setting
 from ..emails.massedit import PrimaryEmailFormSet
 from ..emails.people import PersonKey, person_from_dict
 from ..models import EmailChangeBatch, PrimaryEmail, School, Status
@@ -29,7 +30,6 @@ MASS_EDIT_TEMPLATE = "admin/myschool/primaryemail/mass_edit.html"
 UPLOAD_TEMPLATE = "admin/myschool/primaryemail/upload.html"
 GENERATE_TEMPLATE = "admin/myschool/primaryemail/generate.html"
 UPLOAD_SALT = "myschool.emails.upload"
-UPLOAD_MAX_BYTES = 2 * 1024 * 1024
 UPLOAD_MAX_AGE = 3600  # seconds a previewed file may wait for "apply"
 FILTERS = {
     "role": ("role", [(role.value, role.label + "s") for role in emails.PersonRole]),
@@ -209,8 +209,8 @@ class PrimaryEmailAdmin(SchoolScopedAdmin):
             return
         upload = form.cleaned_data["file"]
         try:
-            if upload.size > UPLOAD_MAX_BYTES:
-                raise emails.BulkFileError(f"The file is larger than {UPLOAD_MAX_BYTES // 1024 // 1024} MB.")
+            if upload.size > csv_setting("MAX_UPLOAD_MB") * MB:
+                raise emails.BulkFileError(f"The file is larger than {csv_setting('MAX_UPLOAD_MB')} MB.")
             text = emails.decode_upload(upload.read())
             preview = emails.bulk_preview(school=school, text=text, user=request.user)
         except emails.BulkFileError as exc:

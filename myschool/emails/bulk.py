@@ -17,13 +17,13 @@ preview again (nothing from the client is trusted) and applies it only when no l
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from myschool.csv_reader import CsvReadError, control_character, csv_records
 from myschool.models import EmailChangeBatch, EmailChangeKind, School
 
 from .people import MODELS, NUMBER_FIELDS, Person, PersonKey, PersonRole, person_from_values, person_values
@@ -97,31 +97,37 @@ class _Row:
 
 
 def _rows(text: str) -> list[_Row]:
-    """Parse ``text`` (see the module docstring). Raises :class:`BulkFileError` for a bad header or size."""
+    """Parse ``text`` (see the module docstring). Raises :class:`BulkFileError` for a bad header or
+    size, a value over ``MYSCHOOL_CSV["MAX_FIELD_CHARS"]``, bad quoting or a control character,
+    naming the line."""
     text = text.removeprefix("\ufeff")
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = next(reader, None)
-    if not header or not any(cell.strip() for cell in header):
-        raise BulkFileError("Line 1: the file is empty; it needs a header row such as number,email.")
-    columns = [cell.strip().lower() for cell in header]
-    if "email" not in columns or not {"number", "username"} & set(columns):
-        raise BulkFileError("Line 1: the header needs an email column and a number or username column.")
-    index = {name: columns.index(name) for name in ("number", "username", "role", "email") if name in columns}
-    rows, start = [], reader.line_num + 1
-    for cells in reader:
-        line, start = start, reader.line_num + 1
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(rows) >= MAX_ROWS:
-            raise BulkFileError(f"Line {line}: a file may hold at most {MAX_ROWS} rows.")
-        value = {name: (cells[i].strip() if i < len(cells) else "") for name, i in index.items()}
-        rows.append(
-            _Row(
-                line, value.get("number", ""), value.get("username", ""), value.get("role", "").lower(), value["email"]
+    records = csv_records(io.BytesIO(text.encode("utf-8")), delimiter=delimiter)
+    try:
+        _, header = next(records, (1, None))
+        if not header or not any(cell.strip() for cell in header):
+            raise BulkFileError("Line 1: the file is empty; it needs a header row such as number,email.")
+        columns = [cell.strip().lower() for cell in header]
+        if "email" not in columns or not {"number", "username"} & set(columns):
+            raise BulkFileError("Line 1: the header needs an email column and a number or username column.")
+        index = {name: columns.index(name) for name in ("number", "username", "role", "email") if name in columns}
+        rows = []
+        for line, cells in records:
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(rows) >= MAX_ROWS:
+                raise BulkFileError(f"Line {line}: a file may hold at most {MAX_ROWS} rows.")
+            if bad := next(filter(None, map(control_character, cells)), None):
+                raise BulkFileError(f"Line {line}: a value contains a control character ({bad}).")
+            value = {name: (cells[i].strip() if i < len(cells) else "") for name, i in index.items()}
+            rows.append(
+                _Row(
+                    line, value.get("number", ""), value.get("username", ""), value.get("role", "").lower(), value["email"]
+                )
             )
-        )
+    except CsvReadError as exc:
+        raise BulkFileError(f"Line {exc.line}: {exc.reason}.") from None
     return rows
 
 

@@ -7,6 +7,7 @@ twice changes nothing the second time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from myschool import models as m
 
-from .bundle import BundleError, ImportProblem, read_bundle
+from .bundle import BundleError, ImportProblem, read_bundle_checked
 from .plan import FOREIGN_KEYS, MODEL_ORDER, ImportPlan, plan_import
 
 BATCH = 2000
@@ -215,16 +216,37 @@ def write_plan(plan: ImportPlan) -> ImportResult:
     return result
 
 
+def _independent(plan_problems: list[ImportProblem], read_problems: list[ImportProblem], bundle) -> list[ImportProblem]:
+    """The plan's problems that are not consequences of a row already reported while reading:
+    not on a reported line, and naming no sourcedId of a row left out (``bundle.rejected_ids``)."""
+    reported = {(p.file, p.line) for p in read_problems}
+    rejected = bundle.rejected_ids
+    return [
+        p
+        for p in plan_problems
+        if (p.file, p.line) not in reported and not rejected.intersection(re.findall(r"[^\s',]+", p.reason))
+    ]
+
+
 def import_oneroster_csv(path, *, school_code: str | None = None) -> ImportResult:
     """Import the OneRoster 1.1 CSV bundle at ``path`` (folder or .zip) in one transaction.
 
     Raises :class:`~myschool.oneroster_csv.bundle.BundleError` listing every problem (file,
-    line, reason); in that case nothing at all is written.
+    line, reason); in that case nothing at all is written. When every file could be read, the
+    rows that had no problem are also planned, so reference and cross-file problems come in the
+    same run (:func:`_independent` leaves out those caused by a row already reported).
     """
-    bundle = read_bundle(path)
+    bundle, read_problems = read_bundle_checked(path)
+    if read_problems and not bundle.complete:
+        raise BundleError(read_problems)
     try:
         with transaction.atomic():
-            plan = plan_import(bundle, school_code=school_code)
+            try:
+                plan = plan_import(bundle, school_code=school_code)
+            except BundleError as exc:
+                raise BundleError(sorted([*read_problems, *_independent(exc.problems, read_problems, bundle)])) from None
+            if read_problems:
+                raise BundleError(sorted(read_problems))
             problems = check_against_database(plan)
             if problems:
                 raise BundleError(sorted(problems))

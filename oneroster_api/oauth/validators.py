@@ -2,7 +2,11 @@
 
 Differences from the toolkit's default, all from oneroster-1.1.md §1:
 
-- only the ``client_credentials`` grant is accepted (``unauthorized_client`` otherwise);
+- only the ``client_credentials`` grant is accepted (the server, :mod:`.server`, refuses the
+  others with ``unsupported_grant_type`` before they reach the validator; this is a second lock);
+- every secret check is counted against ``ONEROSTER_API["TOKEN_RATE"]`` for (client id, IP
+  address) just before the toolkit hashes the secret, for HTTP Basic and form credentials alike;
+  over the limit raises :class:`TokenRateExceeded`, which the token view turns into a 429;
 - scopes: the intersection rule of :mod:`.scopes` instead of "every requested scope must be
   allowed"; the granted list replaces ``request.scopes`` so the token and the response's
   ``scope`` say exactly what was granted;
@@ -21,7 +25,17 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from lis.integrations.health import client_token_record
 from lis.models import IntegrationClient, IntegrationStatus
 
+from ..conf import api_setting
+from ..ratelimit import hit_rate_limit
 from .scopes import client_allowed_scopes, granted_scopes
+
+
+class TokenRateExceeded(Exception):
+    """Too many secret checks for one client id from one address; ``retry_after`` in whole seconds (≥ 1)."""
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(f"token rate exceeded; retry after {retry_after} s")
 
 
 class OneRosterOAuth2Validator(OAuth2Validator):
@@ -34,6 +48,17 @@ class OneRosterOAuth2Validator(OAuth2Validator):
             application=request.client, integration__status=IntegrationStatus.SUSPENDED
         ).exists()
         return not suspended
+
+    def _load_application(self, client_id, request):
+        # The toolkit loads the application, then checks the secret against it: count the check here,
+        # keyed on the id it is about to authenticate (Basic or form), before the slow hash runs.
+        application = super()._load_application(client_id, request)
+        if application is not None and getattr(request, "grant_type", None) == "client_credentials":
+            address = request.headers.get("REMOTE_ADDR", "") if request.headers else ""
+            retry_after = hit_rate_limit(f"token:client:{client_id}:{address}", api_setting("TOKEN_RATE"))
+            if retry_after is not None:
+                raise TokenRateExceeded(retry_after)
+        return application
 
     def save_bearer_token(self, token, request, *args, **kwargs):
         saved = super().save_bearer_token(token, request, *args, **kwargs)

@@ -1,17 +1,22 @@
-"""The token endpoint: django-oauth-toolkit's ``TokenView`` behind a rate limit (§1, §5).
+"""The token endpoint: django-oauth-toolkit's ``TokenView`` behind two rate limits (§1, §5).
 
-Checking a client secret means running a deliberately slow password hash, so each
-(client id, IP address) pair may ask ``ONEROSTER_API["TOKEN_RATE"]`` times per window
-(default 30 a minute); more → 429 ``server_busy`` envelope with ``Retry-After``. Unknown client
-ids cost no hashing (the toolkit looks the application up first), so they share the same limit
-per (id, IP) without further protection.
+Checking a client secret means running a deliberately slow password hash, so:
+
+- every ``POST`` counts against its IP address: ``ONEROSTER_API["TOKEN_IP_RATE"]`` per window
+  (default 120 a minute; SDS connectors of many schools share Microsoft's addresses);
+- every secret check counts against the client id actually being authenticated, from that
+  address: ``ONEROSTER_API["TOKEN_RATE"]`` per window (default 30 a minute). The count is taken
+  by the validator (:meth:`.validators.OneRosterOAuth2Validator._load_application`) right before
+  the toolkit hashes, whichever way the client id came (HTTP Basic, or the form fields the
+  toolkit falls back to when Basic fails), so a decoy ``Authorization`` header changes nothing.
+
+Over either limit → 429 ``server_busy`` envelope with ``Retry-After``. Unknown client ids cost no
+hashing (the toolkit looks the application up first); only the IP limit applies to them.
+Grants other than ``client_credentials`` are refused by the OAuth server itself
+(:data:`.server.ClientCredentialsServer`) before any client or user lookup.
 """
 
 from __future__ import annotations
-
-import base64
-import binascii
-from urllib.parse import unquote_plus
 
 from django.http import HttpRequest, HttpResponse
 from oauth2_provider.views import TokenView
@@ -19,28 +24,21 @@ from oauth2_provider.views import TokenView
 from ..conf import api_setting
 from ..errors import SERVER_BUSY, error_response
 from ..ratelimit import hit_rate_limit
+from .validators import TokenRateExceeded
 
 
-def client_id_of(request: HttpRequest) -> str:
-    """The client id a token request claims: from HTTP Basic, else the ``client_id`` form field."""
-    kind, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    if kind.lower() == "basic" and credentials:
-        try:
-            decoded = base64.b64decode(credentials, validate=False).decode("utf-8", "replace")
-        except (binascii.Error, ValueError):
-            return ""
-        return unquote_plus(decoded.partition(":")[0])
-    return request.POST.get("client_id", "")
+def _busy(retry_after: int) -> HttpResponse:
+    return error_response(429, SERVER_BUSY, "Too many token requests; retry later.", {"Retry-After": str(retry_after)})
 
 
 class OneRosterTokenView(TokenView):
     """``POST grant_type=client_credentials`` → ``{"access_token", "token_type", "expires_in", "scope"}``."""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        key = f"token:{client_id_of(request)}:{request.META.get('REMOTE_ADDR', '')}"
-        retry_after = hit_rate_limit(key, api_setting("TOKEN_RATE"))
+        retry_after = hit_rate_limit(f"token:ip:{request.META.get('REMOTE_ADDR', '')}", api_setting("TOKEN_IP_RATE"))
         if retry_after is not None:
-            return error_response(
-                429, SERVER_BUSY, "Too many token requests; retry later.", {"Retry-After": str(retry_after)}
-            )
-        return super().post(request, *args, **kwargs)
+            return _busy(retry_after)
+        try:
+            return super().post(request, *args, **kwargs)
+        except TokenRateExceeded as exceeded:
+            return _busy(exceeded.retry_after)

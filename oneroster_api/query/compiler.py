@@ -105,7 +105,9 @@ def _datetime_q(field: Field, clause: Clause) -> Q:
 def parse_datetime_value(value: str) -> dt.datetime:
     """An aware datetime from ``2026-01-01T00:00:00.000Z`` and other ISO 8601 forms; no zone means UTC.
 
-    A date alone means its midnight UTC. Raises :class:`QueryError` for anything else.
+    A date alone means its midnight UTC. The result is in UTC, so it is a time both databases can
+    hold; a value whose UTC time falls outside years 1–9999 (``9999-12-31T23:59:59-14:00``) is
+    refused like any other malformed time. Raises :class:`QueryError` for anything else.
     """
     if not _DATETIME.fullmatch(value):
         raise QueryError(f"{value!r} is not a time; write it like 2026-01-01T00:00:00.000Z.")
@@ -113,7 +115,14 @@ def parse_datetime_value(value: str) -> dt.datetime:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         raise QueryError(f"{value!r} is not a valid time.") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise QueryError(
+            f"{value!r} is outside the times that can be compared (0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z)."
+        ) from None
 
 
 def _refs_q(field: Field, clause: Clause) -> Q:

@@ -242,6 +242,7 @@ def test_wrong_tokens_are_rate_limited_per_address(client, creds, settings):
         assert reveal(client, crypto.encode_token(crypto.new_token())).status_code == 404
     limited = reveal(client, token_of(creds.link))  # even a good token, once the address is over the limit
     assert limited.status_code == 429 and UNAVAILABLE in limited.content.decode()
+    assert 1 <= int(limited["Retry-After"]) <= 60  # the failure window is one minute
     assert creds.client_secret not in limited.content.decode()
     assert reveal(client, token_of(creds.link), REMOTE_ADDR="198.51.100.2").status_code == 200
 

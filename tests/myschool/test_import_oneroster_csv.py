@@ -270,3 +270,118 @@ def test_absent_files_are_ignored_even_when_present(tmp_path):
 def test_missing_path_is_a_clear_error():
     with pytest.raises(CommandError, match="no such folder or zip file"):
         call_command("import_oneroster_csv", "/nonexistent/bundle")
+
+
+# --- hostile files: huge values, control characters, zip bombs, two bundles in one zip ---------
+
+
+def _copy(tmp_path) -> Path:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(BUNDLES / "valid-two-schools", bundle)
+    return bundle
+
+
+def _replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize("length", [10_001, 131_073, 400_000])
+def test_a_value_over_the_field_limit_is_a_file_line_problem(tmp_path, length):
+    bundle = _copy(tmp_path)
+    lines = (bundle / "users.csv").read_text().splitlines()
+    lines[2] = lines[2].replace(",", "," + "x" * length, 1)  # the second column of line 3
+    (bundle / "users.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(CommandError) as excinfo:
+        call_command("import_oneroster_csv", str(bundle))
+    assert "users.csv:3: a value is longer than 10,000 characters" in str(excinfo.value)
+    assert set(row_counts().values()) == {0}
+
+
+@pytest.mark.parametrize(("character", "shown"), [("\x00", "U+0000"), ("\x1b", "U+001B"), ("\x7f", "U+007F"), ("\x85", "U+0085")])
+def test_control_characters_are_refused_with_file_and_line(tmp_path, character, shown):
+    bundle = _copy(tmp_path)
+    lines = (bundle / "users.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("givenName")] += character + "x"
+    lines[1] = ",".join(cells)
+    (bundle / "users.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(BundleError) as excinfo:
+        import_oneroster_csv(bundle)
+    assert [str(p) for p in excinfo.value.problems] == [f"users.csv:2: givenName contains a control character ({shown})"]
+    assert not m.Student.objects.exists()
+
+
+def test_a_zip_with_two_manifests_is_reported_as_such(tmp_path):
+    import zipfile
+
+    archive = tmp_path / "two.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for folder in ("north", "south"):
+            for csv_file in (BUNDLES / "valid-two-schools").iterdir():
+                zipped.write(csv_file, f"{folder}/{csv_file.name}")
+    with pytest.raises(BundleError) as excinfo:
+        import_oneroster_csv(archive)
+    assert str(excinfo.value) == (
+        "two.zip: the zip holds 2 manifest.csv files (north/manifest.csv, south/manifest.csv); "
+        "a zip must hold exactly one bundle"
+    )
+
+
+def test_a_zip_bomb_is_refused_before_it_is_expanded(tmp_path, settings, django_assert_num_queries):
+    import resource
+    import time
+    import zipfile
+
+    settings.MYSCHOOL_CSV = {**settings.MYSCHOOL_CSV, "MAX_FILE_MB": 5, "MAX_BUNDLE_MB": 8}
+    archive = tmp_path / "bomb.zip"
+    header = (BUNDLES / "valid-two-schools" / "users.csv").read_text().splitlines()[0]
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zipped:
+        for csv_file in (BUNDLES / "valid-two-schools").iterdir():
+            if csv_file.name != "users.csv":
+                zipped.write(csv_file, csv_file.name)
+        with zipped.open("users.csv", "w") as users:
+            users.write(header.encode() + b"\n")
+            for _ in range(64):
+                users.write(b" " * (1024 * 1024))  # 64 MB of blanks, a few KB compressed
+    assert archive.stat().st_size < 200_000
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    with pytest.raises(BundleError) as excinfo:
+        import_oneroster_csv(archive)
+    assert time.perf_counter() - started < 2
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 20 * 1024  # KB: nothing was expanded
+    assert [str(p) for p in excinfo.value.problems] == [
+        "users.csv: 64.0 MB uncompressed; a file may hold at most 5 MB",
+        "bomb.zip: its files hold 64.0 MB uncompressed; a bundle may hold at most 8 MB",
+    ]
+
+
+def test_the_bundle_limit_counts_every_file_read(tmp_path, settings):
+    settings.MYSCHOOL_CSV = {**settings.MYSCHOOL_CSV, "MAX_FILE_MB": 1, "MAX_BUNDLE_MB": 1}
+    bundle = _copy(tmp_path)
+    for name in ("users.csv", "enrollments.csv"):
+        with (bundle / name).open("a") as extra:
+            extra.write("\n" * 600_000)  # blank lines: each file stays under 1 MB, together they do not
+    with pytest.raises(BundleError) as excinfo:
+        import_oneroster_csv(bundle)
+    assert [str(p) for p in excinfo.value.problems] == [
+        "bundle: its files hold 1.1 MB uncompressed; a bundle may hold at most 1 MB"
+    ]
+
+
+def test_reading_and_reference_problems_come_in_one_run(tmp_path):
+    """A bad value in users.csv and a dangling class in enrollments.csv are independent: both are
+    reported at once. The enrollments of the rejected user are consequences, not reported."""
+    bundle = _copy(tmp_path)
+    _replace_in(bundle / "users.csv", "usr-s1,,,true,", "usr-s1,,,maybe,")
+    _replace_in(bundle / "enrollments.csv", "enr-4,,,cls-sci-n,", "enr-4,,,cls-gone,")
+    with pytest.raises(BundleError) as excinfo:
+        import_oneroster_csv(bundle)
+    assert [str(p) for p in excinfo.value.problems] == [
+        "enrollments.csv:5: classSourcedId 'cls-gone' is not in classes.csv",
+        "users.csv:2: enabledUser 'maybe' is not true or false",
+    ]
+    assert set(row_counts().values()) == {0}

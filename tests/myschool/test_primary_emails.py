@@ -532,3 +532,32 @@ def test_the_history_of_one_school_is_hidden_from_another(school_a, admin_b):
     )
     batch.refresh_from_db()
     assert batch.reverted_by is None
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"number,email\n1001,a@school.example\n1002," + b"x" * 131_073 + b"\n", "Line 3: a value is longer than 10,000 characters."),
+        (b"number,email\n1001," + b"y" * 10_001 + b"\n", "Line 2: a value is longer than 10,000 characters."),
+        (b"number,email\n1001,a@school.example\n10\x0002,b@school.example\n", "Line 3: a value contains a control character (U+0000)."),
+    ],
+)
+def test_an_upload_with_a_huge_value_or_a_control_character_is_a_form_error(roster, admin_a, data, message):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = login(admin_a).post(
+        reverse("admin:myschool_primaryemail_upload"), {"file": SimpleUploadedFile("emails.csv", data)}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["file"] == [message]
+
+
+def test_the_upload_size_limit_is_a_setting(roster, admin_a, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MYSCHOOL_CSV = {**settings.MYSCHOOL_CSV, "MAX_UPLOAD_MB": 1}
+    data = b"number,email\n" + b"1001,a@school.example\n" * 60_000  # 1.3 MB
+    response = login(admin_a).post(
+        reverse("admin:myschool_primaryemail_upload"), {"file": SimpleUploadedFile("emails.csv", data)}
+    )
+    assert response.context["form"].errors["file"] == ["The file is larger than 1 MB."]

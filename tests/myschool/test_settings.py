@@ -17,6 +17,8 @@ PRODUCTION = {
     "DATABASE_URL": "postgres://myschool:pw@db.internal:5432/myschool",
     "REDIS_URL": "redis://cache.internal:6379/0",
     "PUBLIC_BASE_URL": "https://myschool.example",
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "EMAIL_HOST": "smtp.internal",
 }
 
 
@@ -82,3 +84,21 @@ def test_database_url_selects_the_backend():
     assert engine == "django.db.backends.sqlite3"
     assert name == str(ROOT / "db.sqlite3")
     assert settings.CELERY_TIMEZONE == settings.SYNC_TIME_ZONE
+
+
+@pytest.mark.parametrize("backend", [None, "console", "filebased", "locmem", "dummy"])
+def test_a_backend_that_delivers_no_mail_is_refused_when_debug_is_off(backend):
+    env = {k: v for k, v in PRODUCTION.items() if k != "EMAIL_BACKEND"}  # None: the default, console
+    if backend:
+        env["EMAIL_BACKEND"] = f"django.core.mail.backends.{backend}.EmailBackend"
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "myschool.E001" in result.stderr
+    assert "smtp" in result.stderr  # the hint names the fix
+
+
+def test_the_demo_and_test_settings_pass_the_mail_check():
+    demo = manage("check", env={"DJANGO_DEBUG": "true"})  # scripts/demo: console backend, debug on
+    assert demo.returncode == 0, demo.stderr
+    tests = manage("check", env={"DJANGO_SETTINGS_MODULE": "tests.settings"})  # pytest and CI (locmem, debug off)
+    assert tests.returncode == 0, tests.stderr

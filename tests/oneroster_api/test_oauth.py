@@ -105,23 +105,28 @@ def test_clients_allowed_scopes_bound_the_grant(token_request):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("grant_type", "error"),
-    [
-        ("password", "unauthorized_client"),
-        ("authorization_code", "unauthorized_client"),
-        ("refresh_token", "unauthorized_client"),
-        ("nope", "unsupported_grant_type"),
-    ],
-)
-def test_only_client_credentials(token_request, grant_type, error):
+@pytest.mark.parametrize("grant_type", ["password", "authorization_code", "refresh_token", "nope", "implicit"])
+def test_only_client_credentials(token_request, grant_type):
     staff = UserFactory(username="staffer")  # real user credentials do not make the password grant work
     response = token_request(
         grant_type=grant_type, username=staff.username, password=PASSWORD, code="c", refresh_token="r"
     )
     assert response.status_code == 400
-    assert response.json()["error"] == error
+    assert response.json()["error"] == "unsupported_grant_type"
     assert not AccessToken.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_password_grant_is_no_password_oracle(token_request, django_assert_num_queries):
+    """RFC 6749 §5.2: one ``unsupported_grant_type`` answer, right or wrong password, no user looked up."""
+    staff = UserFactory(username="staffer", is_staff=True, is_superuser=True)
+    with django_assert_num_queries(0):
+        right = token_request(grant_type="password", username=staff.username, password=PASSWORD)
+        wrong = token_request(grant_type="password", username=staff.username, password="wrong-password")
+        nobody = token_request(grant_type="password", username="nobody", password="x")
+    assert right.status_code == wrong.status_code == nobody.status_code == 400
+    assert right.content == wrong.content == nobody.content
+    assert right.json()["error"] == "unsupported_grant_type"
 
 
 @pytest.mark.django_db
@@ -174,6 +179,58 @@ def test_token_endpoint_is_rate_limited_per_client_and_address(
         REMOTE_ADDR="10.0.0.9",
     )
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_decoy_basic_header_does_not_bypass_the_limit(client, client_a, settings):
+    """The limit counts the client the toolkit authenticates (the form's, once Basic fails), not the header's."""
+    settings.ONEROSTER_API = {**settings.ONEROSTER_API, "TOKEN_RATE": "3/min"}
+    guesses = [
+        client.post(
+            TOKEN_URL,
+            {"grant_type": "client_credentials", "client_id": client_a.client_id, "client_secret": "guess"},
+            HTTP_AUTHORIZATION=basic(f"decoy-{n}", "x"),
+        ).status_code
+        for n in range(4)
+    ]
+    assert guesses == [401, 401, 401, 429]
+    right = client.post(
+        TOKEN_URL,
+        {"grant_type": "client_credentials", "client_id": client_a.client_id, "client_secret": SECRET},
+        HTTP_AUTHORIZATION=basic("decoy-right", "x"),
+    )
+    assert right.status_code == 429
+    assert int(right["Retry-After"]) >= 1
+    assert not AccessToken.objects.exists()
+
+
+@pytest.mark.django_db
+def test_form_and_basic_credentials_share_one_budget(token_request, client_a, settings):
+    settings.ONEROSTER_API = {**settings.ONEROSTER_API, "TOKEN_RATE": "3/min"}
+    statuses = [
+        token_request().status_code,
+        token_request(auth=None, client_id=client_a.client_id, client_secret=SECRET).status_code,
+        token_request().status_code,
+        token_request(auth=None, client_id=client_a.client_id, client_secret=SECRET).status_code,
+    ]
+    assert statuses == [200, 200, 200, 429]
+
+
+@pytest.mark.django_db
+def test_token_endpoint_is_rate_limited_per_address(client, client_a, settings):
+    """Whatever client ids a caller sprays, one address gets ``TOKEN_IP_RATE`` requests a window."""
+    settings.ONEROSTER_API = {**settings.ONEROSTER_API, "TOKEN_IP_RATE": "5/min"}
+    statuses = [
+        client.post(TOKEN_URL, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(f"id-{n}", "x")).status_code
+        for n in range(6)
+    ]
+    assert statuses == [401] * 5 + [429]
+    assert int(client.post(TOKEN_URL, {"grant_type": "client_credentials"})["Retry-After"]) >= 1
+    other_address = client.post(
+        TOKEN_URL, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(client_a.client_id, SECRET),
+        REMOTE_ADDR="10.0.0.9",
+    )
+    assert other_address.status_code == 200
 
 
 @pytest.mark.django_db

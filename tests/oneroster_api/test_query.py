@@ -76,6 +76,9 @@ MALFORMED = [
     ("user", "dateLastModified>'2026-13-01T00:00:00Z'"),
     ("user", "dateLastModified>'2026-01-01T25:00:00.000Z'"),
     ("user", "dateLastModified~'2026'"),
+    ("user", "dateLastModified>'9999-12-31T23:59:59-14:00'"),  # after 9999 in UTC
+    ("enrollment", "dateLastModified<'0001-01-01T00:00:00+14:00'"),  # before year 1 in UTC
+    ("class", "dateLastModified>='9999-12-31T23:59:59.999999-00:01'"),
     ("user", "(status='active')"),
     ("user", "status='active' OR (role='x')"),
     ("user", "status IN ('a','b')"),
@@ -154,6 +157,8 @@ def test_filter_length_limit():
         ("2026-01-01T01:00:00+01:00", dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
         ("2026-01-01T00:00:00.5", dt.datetime(2026, 1, 1, 0, 0, 0, 500000, tzinfo=dt.UTC)),
         ("2026-01-01", dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
+        ("9999-12-31T23:59:59Z", dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)),
+        ("0001-01-01T00:00:00-14:00", dt.datetime(1, 1, 1, 14, tzinfo=dt.UTC)),
     ],
 )
 def test_times_accept_the_spec_format_and_iso_variants(text, expected):
@@ -305,6 +310,9 @@ def matching(kind: str, text: str, **ordering) -> list[str]:
         ("dateLastModified!='2026-01-03T08:00:00.250Z'", ["u1", "u2", "u4", "u5"]),
         ("dateLastModified<'2026-01-02'", ["u1"]),
         ("dateLastModified<'2026-01-02T09:00:00+01:00'", ["u1"]),
+        ("dateLastModified<'9999-12-31T23:59:59.999999Z'", ["u1", "u2", "u3", "u4", "u5"]),
+        ("dateLastModified>'0001-01-01T00:00:00-14:00'", ["u1", "u2", "u3", "u4", "u5"]),
+        ("dateLastModified<'0001-01-01T00:00:00Z'", []),
         ("orgs.sourcedId='nope'", []),
         ("sourcedId~'U'", ["u1", "u2", "u3", "u4", "u5"]),
         ("status='norecords'", []),
