@@ -30,7 +30,7 @@ from .permissions import ApplicationRateThrottle, ClientCredentialsAuthenticatio
 from .query import parse_fields, parse_query
 from .schema.openapi import OneRosterAutoSchema
 from .render import object_body, page_body
-from .selectors import published_for_tenant
+from .selectors import page_keys, published_for_tenant
 from .tenancy import Tenant, TenantRefused, TenantSuspended, tenant_for_application
 
 JSON = "application/json"
@@ -103,8 +103,8 @@ class CollectionView(OneRosterView):
         queryset = self.queryset(url_kwargs).filter(query.where)
         total = queryset.count()
         # Deferred join: the page's keys first (an index-only scan of published_page_keys for the
-        # default order, however deep the offset), then only those rows' payloads.
-        keys = queryset.order_by(*query.ordering).values("pk")[query.offset : query.offset + query.limit]
+        # default order, from whichever end is nearer), then only those rows' payloads.
+        keys = page_keys(queryset, query.ordering, offset=query.offset, limit=query.limit, total=total)
         page = PublishedObject.objects.filter(pk__in=keys).order_by(*query.ordering)
         body = page_body(self.endpoint.wrapper, page, self.origin(request), query.fields, query.warnings)
         response = HttpResponse(body, content_type=JSON)
