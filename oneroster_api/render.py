@@ -1,11 +1,21 @@
 """Published rows → OneRoster JSON text, fast (oneroster-1.1.md §3).
 
 A served object is the stored ``payload`` plus ``sourcedId``, ``status`` and ``dateLastModified``
-from the columns. For speed (SDS pulls 5,000 enrollments a page) the payload is fetched as JSON
-*text* and spliced into the output without being parsed or re-encoded; the hrefs of every GUIDRef
-(nested or in lists) are made absolute by one regular-expression pass over the finished text —
-a key ``"href"`` can only appear unescaped as a real key, never inside a string value. The stored
-payload is never changed. Only a ``fields=`` selection parses the payload.
+from the columns, its GUIDRef hrefs made absolute. The payload is never parsed or re-encoded
+on the way out:
+
+* **the database assembles each object's text** (:class:`ObjectJSON`, the path of every request
+  without ``fields=``): the payload read as JSON text, the three columns spliced in front, and
+  every ``"href": "/ims/oneroster/v1p1/…`` rewritten with ``replace()`` — so Python only joins the
+  page's strings. A key ``"href"`` can only appear unescaped as a real key, never inside a string
+  value (there its quotes are ``\"``), so the textual rewrite touches GUIDRefs only;
+* **the reference rendering** (:func:`rows` + :func:`object_text` + :func:`collection_body`) does
+  the same in Python (one regular-expression pass over the finished text). It serves ``fields=``
+  selections, which parse the payload to pick keys, and the tests compare the two paths.
+
+Both give the same JSON values, keys in the same order (the payload's text order after the three
+columns); the bytes may differ only in how strings are escaped (``json.dumps`` writes ``\u00e9``
+where PostgreSQL writes ``é``). The stored payload is never changed.
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ import json
 import re
 from collections.abc import Iterable
 
-from django.db.models import QuerySet, TextField
+from django.db.models import Expression, F, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from lis.oneroster import BASE_PATH, format_datetime
@@ -73,3 +83,131 @@ def collection_body(wrapper: str, objects: Iterable[str], origin: str, warnings:
 def single_body(wrapper: str, obj: str, origin: str, warnings: Iterable[QueryWarning] = ()) -> bytes:
     """``{"<wrapper>": {object}, "statusInfoSet"?: [...]}`` as UTF-8, hrefs absolute."""
     return absolute_hrefs(f'{{"{wrapper}":{obj}{_status_info_set(warnings)}}}', origin).encode()
+
+
+# The database's rendering ---------------------------------------------------------------------
+
+_HREF_PATH = f'"href": "{BASE_PATH}/'  # jsonb's text output (and Django's json.dumps on SQLite)
+_HREF_PATH_COMPACT = f'"href":"{BASE_PATH}/'  # a payload written compactly (SQLite keeps the text as given)
+
+# The text of one object; {sid}, {status}, {modified}, {payload} are the compiled columns, %s the
+# href path and its absolute replacement. dateLastModified: UTC, milliseconds truncated, as
+# lis.oneroster.format_datetime. An empty payload adds nothing after the columns.
+_POSTGRESQL = (
+    """'{{"sourcedId":' || to_json({sid}::text)::text || ',"status":' || to_json({status}::text)::text"""
+    """ || ',"dateLastModified":"' || to_char({modified} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
+    """ || CASE WHEN {payload} = '{{}}'::jsonb THEN '"}}'"""
+    """ ELSE '",' || substr(replace({payload}::text, %s, %s), 2) END"""
+)
+# SQLite stores datetimes as naive UTC text 'YYYY-MM-DD HH:MM:SS[.ffffff]' and the payload as the
+# JSON text Django wrote.
+_SQLITE = (
+    """'{{"sourcedId":' || json_quote({sid}) || ',"status":' || json_quote({status})"""
+    """ || ',"dateLastModified":"' || substr({modified}, 1, 10) || 'T' || substr({modified}, 12, 8) || '.'"""
+    """ || substr(substr({modified}, 21, 3) || '000', 1, 3) || 'Z'"""
+    """ || CASE WHEN json({payload}) = '{{}}' THEN '"}}'"""
+    """ ELSE '",' || substr(replace(replace(trim({payload}), %s, %s), %s, %s), 2) END"""
+)
+
+
+class ObjectJSON(Expression):
+    """A ``PublishedObject`` row as its OneRoster JSON text, hrefs absolute under ``origin``.
+
+    ``origin`` is ``scheme://host`` (see ``OneRosterView.origin``). The text equals
+    :func:`absolute_hrefs` of :func:`object_text` as JSON (same keys, order and values); it is
+    built in SQL on PostgreSQL and SQLite, so a page costs one query and a string join.
+    """
+
+    output_field = TextField()
+
+    def __init__(self, origin: str) -> None:
+        super().__init__()
+        self.origin = origin
+        self.columns = [F("sourced_id"), F("status"), F("date_last_modified"), F("payload")]
+
+    def get_source_expressions(self):
+        return self.columns
+
+    def set_source_expressions(self, exprs):
+        self.columns = list(exprs)
+
+    def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False):
+        resolved = self.copy()
+        resolved.columns = [column.resolve_expression(query, allow_joins, reuse, summarize) for column in self.columns]
+        return resolved
+
+    def _columns(self, compiler, connection):
+        sqls, params = [], []
+        for column in self.columns:
+            sql, column_params = compiler.compile(column)
+            sqls.append(sql)
+            params.extend(column_params)
+        if params:  # plain columns have none; anything else would break the template's placeholders
+            raise ValueError("ObjectJSON's columns must be plain columns.")
+        return dict(zip(("sid", "status", "modified", "payload"), sqls, strict=True))
+
+    def _absolute(self, path: str) -> str:
+        escaped_origin = json.dumps(self.origin)[1:-1]
+        return path.replace(f"{BASE_PATH}/", f"{escaped_origin}{BASE_PATH}/", 1)
+
+    def as_postgresql(self, compiler, connection):
+        sql = _POSTGRESQL.format(**self._columns(compiler, connection))
+        return f"({sql})", [_HREF_PATH, self._absolute(_HREF_PATH)]
+
+    def as_sqlite(self, compiler, connection):
+        sql = _SQLITE.format(**self._columns(compiler, connection))
+        params = [_HREF_PATH, self._absolute(_HREF_PATH), _HREF_PATH_COMPACT, self._absolute(_HREF_PATH_COMPACT)]
+        return f"({sql})", params
+
+    def as_sql(self, compiler, connection):
+        raise NotImplementedError(f"ObjectJSON supports PostgreSQL and SQLite, not {connection.vendor}.")
+
+
+def object_texts(queryset: QuerySet, origin: str) -> QuerySet:
+    """``queryset`` as the JSON text of each object (:class:`ObjectJSON`), in its order; one query."""
+    return queryset.values_list(ObjectJSON(origin), flat=True)
+
+
+def collection_text(wrapper: str, objects: Iterable[str], warnings: Iterable[QueryWarning] = ()) -> bytes:
+    """``{"<wrapper>": [objects…], "statusInfoSet"?: [...]}`` as UTF-8 from finished object texts."""
+    return f'{{"{wrapper}":[{",".join(objects)}]{_status_info_set(warnings)}}}'.encode()
+
+
+def single_text(wrapper: str, obj: str, warnings: Iterable[QueryWarning] = ()) -> bytes:
+    """``{"<wrapper>": {object}, "statusInfoSet"?: [...]}`` as UTF-8 from a finished object text."""
+    return f'{{"{wrapper}":{obj}{_status_info_set(warnings)}}}'.encode()
+
+
+# What the views call ----------------------------------------------------------------------------
+
+
+def page_body(
+    wrapper: str,
+    page: QuerySet,
+    origin: str,
+    fields: tuple[str, ...] | None = None,
+    warnings: Iterable[QueryWarning] = (),
+) -> bytes:
+    """A collection page's body from the ordered ``page`` queryset of ``PublishedObject`` rows; one query.
+
+    Without ``fields`` the database renders every object (:class:`ObjectJSON`); a ``fields=``
+    selection goes through the reference rendering, which parses each payload to pick keys.
+    """
+    if fields is None:
+        return collection_text(wrapper, object_texts(page, origin), warnings)
+    return collection_body(wrapper, [object_text(row, fields) for row in rows(page)], origin, warnings)
+
+
+def object_body(
+    wrapper: str,
+    found: QuerySet,
+    origin: str,
+    fields: tuple[str, ...] | None = None,
+    warnings: Iterable[QueryWarning] = (),
+) -> bytes | None:
+    """A single-object body from ``found`` (at most one row), or ``None`` when it is empty; one query."""
+    if fields is None:
+        text = next(iter(object_texts(found, origin)), None)
+        return None if text is None else single_text(wrapper, text, warnings)
+    row = next(iter(rows(found)), None)
+    return None if row is None else single_body(wrapper, object_text(row, fields), origin, warnings)

@@ -11,6 +11,7 @@ over enrollments is itself tenant-scoped.
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import OrderBy
 
 from lis.models import Kind, PublishedObject, PublishedReference, PublishedStatus
 
@@ -23,6 +24,25 @@ def published_for_tenant(tenant: Tenant, kind: str, subtype: str | None = None) 
     if subtype:
         queryset = queryset.filter(subtype=subtype)
     return queryset
+
+
+def page_keys(queryset: QuerySet, ordering: tuple[OrderBy, ...], *, offset: int, limit: int, total: int) -> QuerySet:
+    """The ``pk`` values of rows ``[offset, offset + limit)`` of ``queryset`` in ``ordering`` (a subquery).
+
+    ``total`` is the queryset's count. OFFSET costs a scan of every row it skips, so a page in the
+    back half is taken from the end instead: the reversed ordering, skipping ``total - offset -
+    limit`` rows — the deepest page of 466,625 enrollments then scans 5,000 index entries, not
+    466,625, and a full pull scans half as many. ``ordering`` must be total (every ordering of
+    ``query.compiler`` ends with ``sourced_id``, unique within a kind), so the reverse order is
+    exactly the forward one backwards; NULLS FIRST/LAST swap with the direction. The caller orders
+    the page itself (these keys carry no order).
+    """
+    end = min(offset + limit, total)
+    from_end = total - end
+    if offset < total and from_end < offset:
+        backwards = [expression.copy().reverse_ordering() for expression in ordering]
+        return queryset.order_by(*backwards).values("pk")[from_end : total - offset]
+    return queryset.order_by(*ordering).values("pk")[offset : offset + limit]
 
 
 def _active_enrollments(tenant: Tenant, **lookups) -> QuerySet[PublishedObject]:

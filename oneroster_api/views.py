@@ -29,8 +29,8 @@ from .errors import UNSUPPORTED, error_response, exception_handler
 from .permissions import ApplicationRateThrottle, ClientCredentialsAuthentication, HasOneRosterScope
 from .query import parse_fields, parse_query
 from .schema.openapi import OneRosterAutoSchema
-from .render import collection_body, object_text, rows, single_body
-from .selectors import published_for_tenant
+from .render import object_body, page_body
+from .selectors import page_keys, published_for_tenant
 from .tenancy import Tenant, TenantRefused, TenantSuspended, tenant_for_application
 
 JSON = "application/json"
@@ -103,11 +103,10 @@ class CollectionView(OneRosterView):
         queryset = self.queryset(url_kwargs).filter(query.where)
         total = queryset.count()
         # Deferred join: the page's keys first (an index-only scan of published_page_keys for the
-        # default order, however deep the offset), then only those rows' payloads.
-        keys = queryset.order_by(*query.ordering).values("pk")[query.offset : query.offset + query.limit]
-        page = rows(PublishedObject.objects.filter(pk__in=keys).order_by(*query.ordering))
-        objects = [object_text(row, query.fields) for row in page]
-        body = collection_body(self.endpoint.wrapper, objects, self.origin(request), query.warnings)
+        # default order, from whichever end is nearer), then only those rows' payloads.
+        keys = page_keys(queryset, query.ordering, offset=query.offset, limit=query.limit, total=total)
+        page = PublishedObject.objects.filter(pk__in=keys).order_by(*query.ordering)
+        body = page_body(self.endpoint.wrapper, page, self.origin(request), query.fields, query.warnings)
         response = HttpResponse(body, content_type=JSON)
         response["X-Total-Count"] = str(total)
         response["Link"] = link_header(request, total=total, limit=query.limit, offset=query.offset)
@@ -119,10 +118,10 @@ class ObjectView(OneRosterView):
 
     def get(self, request: Request, sourced_id: str) -> HttpResponse:
         fields, warnings = parse_fields(self.endpoint.kind, request.query_params.get("fields"))
-        row = next(iter(rows(self.queryset({"sourced_id": sourced_id}).filter(sourced_id=sourced_id))[:1]), None)
-        if row is None:
+        found = self.queryset({"sourced_id": sourced_id}).filter(sourced_id=sourced_id)[:1]
+        body = object_body(self.endpoint.wrapper, found, self.origin(request), fields, warnings)
+        if body is None:
             raise NotFound(f"There is no {self.endpoint.wrapper} with sourcedId {sourced_id!r}.")
-        body = single_body(self.endpoint.wrapper, object_text(row, fields), self.origin(request), warnings)
         response = HttpResponse(body, content_type=JSON)
         response["X-Total-Count"] = "1"
         return response

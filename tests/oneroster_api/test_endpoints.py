@@ -338,7 +338,7 @@ def test_server_fault_is_a_500_envelope(api, roster_a, token_a, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("oneroster_api.views.rows", broken)
+    monkeypatch.setattr("oneroster_api.views.page_body", broken)
     response = api("users", token_a)
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
