@@ -7,8 +7,10 @@ rows it affects and up to :data:`EXAMPLES` examples. The checks (severity in bra
 - users (the active students and teachers the school publishes, per its *users to publish*):
   ``missing_email``, ``duplicate_email`` (shared with another active person of the tenant's
   schools, case-insensitive) and ``foreign_domain`` (not a Microsoft domain of the integration)
-  [blocking]; ``username_missing`` and ``username_at`` [warning: the publication falls back to
-  the email's local part, or cuts at the ``@``];
+  [blocking]; ``duplicate_username`` (a login name another active person of the tenant's schools
+  has too, case-insensitive, after cutting at ``@``) [blocking]; ``username_missing`` and
+  ``username_at`` [warning: the publication generates a username that clashes with nobody, or
+  cuts at the ``@``];
 - ``no_microsoft_domains`` [warning]: the school's integration has no domains (or there is no
   integration), so domains cannot be checked;
 - ``no_active_year`` [blocking: nothing but the school is published], ``no_terms`` [warning];
@@ -148,10 +150,17 @@ USER_CHECKS = (
         "{n} user(s) have an email outside the Microsoft domains {domains} (they are not published).",
     ),
     (
+        "duplicate_username",
+        Severity.BLOCKING,
+        Problem.DUPLICATE_USERNAME,
+        "{n} user(s) have a username (ignoring case) that another person of the tenant's schools has too; "
+        "SDS would merge them into one account (they are not published).",
+    ),
+    (
         "username_missing",
         Severity.WARNING,
         Q(username=""),
-        "{n} user(s) have no username; their email's local part is published instead.",
+        "{n} user(s) have no username; one is generated from their email (unique in the tenant).",
     ),
     (
         "username_at",

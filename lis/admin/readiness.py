@@ -31,6 +31,7 @@ FIX_PAGES = {
     "missing_email": ("admin:myschool_primaryemail_changelist", {"problem": "missing"}, "school"),
     "duplicate_email": ("admin:myschool_primaryemail_changelist", {"problem": "duplicate"}, "school"),
     "foreign_domain": ("admin:myschool_primaryemail_changelist", {"problem": "foreign_domain"}, "school"),
+    "duplicate_username": ("admin:myschool_primaryemail_changelist", {"problem": "duplicate_username"}, "school"),
     "username_missing": ("admin:myschool_primaryemail_changelist", {"problem": "username"}, "school"),
     "username_at": ("admin:myschool_primaryemail_changelist", {"problem": "username"}, "school"),
     "group_without_teacher": ("admin:lis_courseselection_changelist", {"without_teacher": "yes"}, "school"),

@@ -81,6 +81,9 @@ def publishable_username(*, username: str, email: str, identifier: str) -> str:
 
     The MySchool login name when it has no ``@``; else its part before the ``@``; when
     there is no login name, the local part of the email, and failing that the identifier.
+    This is one person's fallback only: two people without a login name may get the same one
+    here, so the publication passes the tenant-wide generated username instead
+    (:func:`myschool.emails.usernames.generated_usernames`, which never clashes).
     """
     candidate = username or email or identifier
     return candidate.split("@", 1)[0] or identifier

@@ -233,6 +233,7 @@ class _Planner:
                         code=row["courseCode"],
                         subject_area=", ".join(row["subjects"]),
                         subject_code=", ".join(row["subjectCodes"]),
+                        _line=row.line,
                     )
 
     @staticmethod
@@ -379,10 +380,16 @@ class _Planner:
             group = {"school_class" if homeroom else "course": row["classSourcedId"]}
             if role == "student":
                 model = m.ClassStudent if homeroom else m.CourseStudent
-                self.add(model, row["sourcedId"], student=row["userSourcedId"], begin_date=row["beginDate"], end_date=row["endDate"], **group)
+                self.add(
+                    model, row["sourcedId"], student=row["userSourcedId"], begin_date=row["beginDate"],
+                    end_date=row["endDate"], _line=row.line, **group,
+                )
             else:
                 model = m.ClassTeacher if homeroom else m.CourseTeacher
-                self.add(model, row["sourcedId"], teacher=row["userSourcedId"], is_main_teacher=bool(row["primary"]), **group)
+                self.add(
+                    model, row["sourcedId"], teacher=row["userSourcedId"], is_main_teacher=bool(row["primary"]),
+                    _line=row.line, **group,
+                )
 
     def run(self) -> ImportPlan:
         self.plan_orgs()
