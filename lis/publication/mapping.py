@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from lis.oneroster import format_date, guid_ref
+from myschool.models import split_list
 
 # Namespace of the deterministic ids MySchool invents (the per-school, per-year Homeroom course).
 MYSCHOOL_NAMESPACE = uuid.UUID("6f0b5e0e-4f0a-5d3c-9a1e-6d7973636f6f")
@@ -145,8 +146,10 @@ def session_for_term(
 # courses and classes ------------------------------------------------------------------------
 
 
-def _listed(*values: str) -> list[str]:
-    return [value for value in values if value]
+def _listed(value: str) -> list[str]:
+    """A Subject's comma-separated ``subject_area`` / ``subject_code`` as the list OneRoster publishes
+    (``"Math,Science"`` → ``["Math", "Science"]``; §3 ``subjects``/``subjectCodes`` are lists)."""
+    return split_list(value)
 
 
 def course_for_subject(

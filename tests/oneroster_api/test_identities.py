@@ -6,13 +6,15 @@ Real MySchool rows are published with :func:`lis.publication.publish_school` and
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.conf import settings
 from django.urls import reverse
 
 from lis.models import CourseSelection, Integration, PublicationRun, PublishedObject, SchoolSyncSettings
 from lis.publication import publish_school
-from lis.readiness import school_readiness
+from lis.readiness import active_year_notice, school_readiness
 from myschool import models as m
 from myschool.oneroster_csv import BundleError, import_oneroster_csv
 from tests.lis.publication_fixtures import SmallSchool, small_school
@@ -200,3 +202,59 @@ def test_the_importer_refuses_a_sourced_id_of_another_school(api, tmp_path):
     import_oneroster_csv(northwind(tmp_path / "northwind-renamed", student_id="nw-s1", given="Noor"))
     assert m.Student.objects.get(sourced_id="nw-s1").given_name == "Noor"
     assert m.Student.objects.get(sourced_id="usr-13001").given_name == "Ora"
+
+
+# (e) subjects and subjectCodes are lists ---------------------------------------------------------
+
+
+def test_subjects_and_subject_codes_stay_lists_from_csv_to_api(api, tmp_path):
+    write_bundle(
+        tmp_path / "lists",
+        orgs=["org-40001,,,Lakeside School,school,40001,"],
+        academicSessions=["ls-y,,,2026/27,schoolYear,2026-08-01,2027-07-31,,2027"],
+        courses=['ls-c1,,,ls-y,Science,SC,,org-40001,"Math, Science","MA01,SC02"'],
+        classes=["ls-k1,,,Science 1,,ls-c1,S1,scheduled,,org-40001,ls-y,,,"],
+        users=["ls-t1,,,true,org-40001,teacher,lteach,,Lea,Teach,,T1,lea@lakeside.example,,,,,"],
+        enrollments=["ls-e1,,,ls-k1,org-40001,ls-t1,teacher,true,,"],
+    )
+    import_oneroster_csv(tmp_path / "lists")
+    subject = m.Subject.objects.get(sourced_id="ls-c1")
+    assert (subject.subject_list, subject.subject_code_list) == (["Math", "Science"], ["MA01", "SC02"])
+    import_oneroster_csv(tmp_path / "lists")  # a re-import keeps them as they are
+    token, _ = contoso_published(api)
+
+    course = api("courses/ls-c1", token).json()["course"]
+    assert (course["subjects"], course["subjectCodes"]) == (["Math", "Science"], ["MA01", "SC02"])
+    klass = api("classes/ls-k1", token).json()["class"]
+    assert (klass["subjects"], klass["subjectCodes"]) == (["Math", "Science"], ["MA01", "SC02"])
+
+
+# (f) an active year that is not the current one --------------------------------------------------
+
+
+def test_an_ended_active_year_is_published_with_a_warning_and_a_banner(api, client, support):
+    import_oneroster_csv(CONTOSO)
+    token, schools = contoso_published(api)
+    contoso = schools[0]
+    contoso.active_year.name = "2017-18"
+    contoso.active_year.save()
+    assert publish_school(contoso).status == "succeeded"
+
+    year = api("academicSessions/as-year-2018", token).json()["academicSession"]
+    assert (year["status"], year["title"], year["schoolYear"]) == ("active", "2017-18", "2018")
+    assert {c["status"] for c in api("classes", token).json()["classes"]} == {"active"}
+
+    message = "MySchool's active year 2017-18 ended on 30 June 2018; SDS will receive it as current."
+    problem = next(p for p in school_readiness(contoso).problems if p.code == "active_year_not_current")
+    assert (problem.severity, problem.message) == ("warning", message)
+    client.force_login(support)
+    for name in ("admin:lis_courseselection_changelist", "admin:lis_classselection_changelist"):
+        page = client.get(reverse(name), {"school": contoso.pk})
+        assert page.status_code == 200 and "ended on 30 June 2018; SDS will receive it as current." in page.content.decode()
+
+    # A year that has not started yet is the other case; a current year gives no notice.
+    future = m.AcademicYear(name="2030/31", start_date=dt.date(2030, 8, 1), end_date=dt.date(2031, 7, 31))
+    assert active_year_notice(future, dt.date(2026, 12, 2)) == (
+        "MySchool's active year 2030/31 starts on 1 August 2030; SDS will receive it as current already."
+    )
+    assert active_year_notice(future, dt.date(2030, 8, 1)) is None
