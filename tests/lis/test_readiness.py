@@ -55,8 +55,9 @@ def test_the_demo_school_reports_exactly_its_seeded_email_problems():
         "duplicate_email": EmailProblemKind.DUPLICATE,
         "foreign_domain": EmailProblemKind.FOREIGN_DOMAIN,
     }
-    assert set(codes(report)) == set(expected)
-    for problem in report.problems:
+    # The demo's year is that of 2026-03-15; on a later real date it has ended, which is a warning (issue 14).
+    assert set(codes(report)) - {"active_year_not_current"} == set(expected)
+    for problem in report.blocking:
         seeded = summary.problem_student_numbers(expected[problem.code])
         assert problem.severity == Severity.BLOCKING
         assert problem.count == len(seeded) == len(problem.examples)  # every one named
