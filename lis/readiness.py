@@ -7,11 +7,16 @@ rows it affects and up to :data:`EXAMPLES` examples. The checks (severity in bra
 - users (the active students and teachers the school publishes, per its *users to publish*):
   ``missing_email``, ``duplicate_email`` (shared with another active person of the tenant's
   schools, case-insensitive) and ``foreign_domain`` (not a Microsoft domain of the integration)
-  [blocking]; ``username_missing`` and ``username_at`` [warning: the publication falls back to
-  the email's local part, or cuts at the ``@``];
+  [blocking]; ``duplicate_username`` (a login name another active person of the tenant's schools
+  has too, case-insensitive, after cutting at ``@``) [blocking]; ``username_missing`` and
+  ``username_at`` [warning: the publication generates a username that clashes with nobody, or
+  cuts at the ``@``];
 - ``no_microsoft_domains`` [warning]: the school's integration has no domains (or there is no
   integration), so domains cannot be checked;
 - ``no_active_year`` [blocking: nothing but the school is published], ``no_terms`` [warning];
+- ``active_year_not_current`` [warning]: the active year ended before today or starts after
+  today (in the sync zone). It is still published as the current year: the active MySchool year
+  is what syncs, and rolling it forward is the school's decision (:func:`active_year_notice`);
 - ticked courses and classes of the active year ``group_without_teacher`` and
   ``group_without_students`` [warning];
 - ``unplaced_students`` [warning]: when only members of ticked groups are published, the
@@ -25,9 +30,13 @@ credentials being issued unless support records a reason.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
+from django.conf import settings as django_settings
 from django.db import models
+from django.utils import timezone
 from django.db.models import Count, Q
 
 from myschool import models as m
@@ -148,10 +157,17 @@ USER_CHECKS = (
         "{n} user(s) have an email outside the Microsoft domains {domains} (they are not published).",
     ),
     (
+        "duplicate_username",
+        Severity.BLOCKING,
+        Problem.DUPLICATE_USERNAME,
+        "{n} user(s) have a username (ignoring case) that another person of the tenant's schools has too; "
+        "SDS would merge them into one account (they are not published).",
+    ),
+    (
         "username_missing",
         Severity.WARNING,
         Q(username=""),
-        "{n} user(s) have no username; their email's local part is published instead.",
+        "{n} user(s) have no username; one is generated from their email (unique in the tenant).",
     ),
     (
         "username_at",
@@ -235,6 +251,30 @@ def _unplaced_students(school: m.School, settings: SchoolSyncSettings) -> list[R
     ]
 
 
+def _long_date(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def active_year_notice(year: m.AcademicYear | None, today: dt.date | None = None) -> str | None:
+    """Why the active ``year`` is not the current one, or None when ``today`` lies inside it.
+
+    ``today`` defaults to today in the sync zone (``SYNC_TIME_ZONE``). The message is the banner
+    the LIS pages show, e.g. "MySchool's active year 2017-18 ended on 30 June 2018; SDS will
+    receive it as current."
+    """
+    if year is None:
+        return None
+    today = today or timezone.now().astimezone(ZoneInfo(django_settings.SYNC_TIME_ZONE)).date()
+    if today > year.end_date:
+        return f"MySchool's active year {year.name} ended on {_long_date(year.end_date)}; SDS will receive it as current."
+    if today < year.start_date:
+        return (
+            f"MySchool's active year {year.name} starts on {_long_date(year.start_date)}; "
+            "SDS will receive it as current already."
+        )
+    return None
+
+
 def school_readiness(school: m.School) -> ReadinessReport:
     """Check ``school`` (see the module docstring); blocking problems come first. About 20 queries, whatever its size."""
     school = m.School.objects.select_related("active_year", "sync_settings").get(pk=school.pk)
@@ -257,6 +297,8 @@ def school_readiness(school: m.School) -> ReadinessReport:
                 f"The active year {school.active_year} has no terms: classes get the year as their only session.",
             )
         )
+    if notice := active_year_notice(school.active_year):
+        found.append(ReadinessProblem("active_year_not_current", Severity.WARNING, notice))
     found += _user_problems(school, settings, problems)
     if not problems.tenant.domains:
         found.append(

@@ -31,11 +31,13 @@ FIX_PAGES = {
     "missing_email": ("admin:myschool_primaryemail_changelist", {"problem": "missing"}, "school"),
     "duplicate_email": ("admin:myschool_primaryemail_changelist", {"problem": "duplicate"}, "school"),
     "foreign_domain": ("admin:myschool_primaryemail_changelist", {"problem": "foreign_domain"}, "school"),
+    "duplicate_username": ("admin:myschool_primaryemail_changelist", {"problem": "duplicate_username"}, "school"),
     "username_missing": ("admin:myschool_primaryemail_changelist", {"problem": "username"}, "school"),
     "username_at": ("admin:myschool_primaryemail_changelist", {"problem": "username"}, "school"),
     "group_without_teacher": ("admin:lis_courseselection_changelist", {"without_teacher": "yes"}, "school"),
     "no_active_year": ("admin:myschool_academicyear_changelist", {}, "school__id__exact"),
     "no_terms": ("admin:myschool_academicyear_changelist", {}, "school__id__exact"),
+    "active_year_not_current": ("admin:myschool_academicyear_changelist", {}, "school__id__exact"),
 }
 
 
@@ -54,9 +56,11 @@ def fix_url(code: str, school: School, *, for_support: bool) -> str | None:
 
 
 def readiness_summary(report: ReadinessReport) -> dict:
-    """Template context for ``admin/lis/readiness/summary.html``: counts, blocking messages and the report's URL."""
+    """Template context for ``admin/lis/readiness/summary.html``: counts, blocking messages, the report's
+    URL and ``year_notice``, the banner of an active year that is not the current one (or None)."""
     return {
         "school": report.school,
+        "year_notice": next((p.message for p in report.problems if p.code == "active_year_not_current"), None),
         "blocking": [problem.message for problem in report.blocking],
         "warnings": len(report.warnings),
         "url": reverse("admin:lis_readiness_school", args=[report.school.pk]),

@@ -14,8 +14,13 @@ only when the school shares them.
 Withheld users: an active person whose primary email is missing, shared with another active
 person of the tenant's schools, or outside the integration's Microsoft domains (when it has
 any) is not published, nor are their enrollments and demographics — SDS would otherwise
-create a broken or duplicate account. The rule is :meth:`myschool.emails.EmailProblems.blocking_q`,
-the same the readiness report calls blocking; :meth:`SchoolData.withheld` counts them for the run log.
+create a broken or duplicate account; so is one whose login name another active person of the
+tenant's schools has too, in any case (SDS would merge them into one account). The rule is
+:meth:`myschool.emails.EmailProblems.blocking_q`, the same the readiness report calls blocking;
+:meth:`SchoolData.withheld` counts them for the run log.
+
+Usernames: a person's login name (cut at ``@``), or for people without one a username generated
+for the whole tenant so that it never clashes (:func:`myschool.emails.usernames.generated_usernames`).
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from django.db.models import Count, Exists, OuterRef
 from lis.models import ClassSelection, CourseSelection, SchoolSyncSettings
 from lis.selectors import people_to_publish
 from myschool import models as m
-from myschool.emails import Problem, email_problems
+from myschool.emails import PersonKey, Problem, email_problems
+from myschool.emails.usernames import generated_usernames
 
 from . import mapping
 from .mapping import PublishedRecord
@@ -57,6 +63,7 @@ class SchoolData:
             self.courses = m.Course.objects.filter(school=school, year=self.year).filter(Exists(ticked_course))
             self.classes = m.SchoolClass.objects.filter(school=school, year=self.year).filter(Exists(ticked_class))
             self.email_problems = email_problems(school)
+            self.generated_usernames = generated_usernames(self.email_problems.tenant.school_ids)
 
     @property
     def publishes_year(self) -> bool:
@@ -72,16 +79,21 @@ class SchoolData:
         return self.email_problems.having(self.selected_people(model)).exclude(self.email_problems.blocking_q())
 
     def withheld(self) -> dict[str, int]:
-        """Withheld users per reason, each counted once: ``missing_email``, else ``duplicate_email``, else ``foreign_domain``."""
+        """Withheld users per reason, each counted once: ``missing_email``, else ``duplicate_email``, else
+        ``foreign_domain``, else ``duplicate_username``."""
         if not self.publishes_year:
             return {}
-        problems, counts = self.email_problems, dict.fromkeys(("missing_email", "duplicate_email", "foreign_domain"), 0)
-        missing, duplicate, foreign = (problems.q(p) for p in (Problem.MISSING, Problem.DUPLICATE, Problem.FOREIGN_DOMAIN))
+        reasons = ("missing_email", "duplicate_email", "foreign_domain", "duplicate_username")
+        problems, counts = self.email_problems, dict.fromkeys(reasons, 0)
+        missing, duplicate, foreign, username = (
+            problems.q(p) for p in (Problem.MISSING, Problem.DUPLICATE, Problem.FOREIGN_DOMAIN, Problem.DUPLICATE_USERNAME)
+        )
         for model in (m.Student, m.Teacher):
             totals = problems.having(self.selected_people(model)).aggregate(
                 missing_email=Count("pk", filter=missing),
                 duplicate_email=Count("pk", filter=duplicate & ~missing),
                 foreign_domain=Count("pk", filter=foreign & ~duplicate & ~missing),
+                duplicate_username=Count("pk", filter=username & ~foreign & ~duplicate & ~missing),
             )
             counts = {reason: counts[reason] + totals[reason] for reason in counts}
         return counts
@@ -181,11 +193,13 @@ class SchoolData:
     def users(self) -> Iterator[PublishedRecord]:
         if not self.publishes_year:
             return
-        fields = ("sourced_id", "username", "given_name", "middle_name", "family_name", "primary_email")
+        fields = ("pk", "sourced_id", "username", "given_name", "middle_name", "family_name", "primary_email")
+        generated = self.generated_usernames
         for model, role, number in ((m.Student, "student", "student_number"), (m.Teacher, "teacher", "staff_number")):
             extra = ("grade_level",) if model is m.Student else ()
             for row in self.people(model).order_by().values_list(*fields, number, *extra).iterator(CHUNK):
-                sourced_id, username, given, middle, family, email, identifier, *grade = row
+                pk, sourced_id, username, given, middle, family, email, identifier, *grade = row
+                username = generated.get(PersonKey(role, pk), username)
                 yield mapping.user_record(
                     sourced_id=sourced_id, role=role, username=username, given_name=given, middle_name=middle,
                     family_name=family, identifier=identifier, email=email, grades=[g for g in grade if g],

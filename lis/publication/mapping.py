@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from lis.oneroster import format_date, guid_ref
+from myschool.models import split_list
 
 # Namespace of the deterministic ids MySchool invents (the per-school, per-year Homeroom course).
 MYSCHOOL_NAMESPACE = uuid.UUID("6f0b5e0e-4f0a-5d3c-9a1e-6d7973636f6f")
@@ -81,6 +82,9 @@ def publishable_username(*, username: str, email: str, identifier: str) -> str:
 
     The MySchool login name when it has no ``@``; else its part before the ``@``; when
     there is no login name, the local part of the email, and failing that the identifier.
+    This is one person's fallback only: two people without a login name may get the same one
+    here, so the publication passes the tenant-wide generated username instead
+    (:func:`myschool.emails.usernames.generated_usernames`, which never clashes).
     """
     candidate = username or email or identifier
     return candidate.split("@", 1)[0] or identifier
@@ -142,8 +146,10 @@ def session_for_term(
 # courses and classes ------------------------------------------------------------------------
 
 
-def _listed(*values: str) -> list[str]:
-    return [value for value in values if value]
+def _listed(value: str) -> list[str]:
+    """A Subject's comma-separated ``subject_area`` / ``subject_code`` as the list OneRoster publishes
+    (``"Math,Science"`` → ``["Math", "Science"]``; §3 ``subjects``/``subjectCodes`` are lists)."""
+    return split_list(value)
 
 
 def course_for_subject(

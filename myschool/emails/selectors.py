@@ -22,18 +22,14 @@ from myschool.models import School, Status
 
 from .people import MODELS, NUMBER_FIELDS, PERSON_FIELDS, PersonRole
 from .tenant import EmailTenant, email_tenant
+from .usernames import USERNAME_LOWER, active_people, duplicate_usernames, published_login, with_username_lower
 
 EMAIL_LOWER = "email_lower"
 
 
 def with_email_lower(queryset: QuerySet) -> QuerySet:
-    """``queryset`` (Students or Teachers) with the alias ``email_lower`` to filter on."""
-    return queryset.alias(**{EMAIL_LOWER: Lower("primary_email")})
-
-
-def active_people(role: str, school_ids: Collection[int]) -> QuerySet:
-    """The active students or teachers (``role``) of the schools ``school_ids``."""
-    return MODELS[role].objects.filter(school_id__in=school_ids, status=Status.ACTIVE)
+    """``queryset`` (Students or Teachers) with the aliases ``email_lower`` and ``username_lower`` to filter on."""
+    return with_username_lower(queryset.alias(**{EMAIL_LOWER: Lower("primary_email")}))
 
 
 def email_domains(school: School) -> list[tuple[str, int]]:
@@ -74,6 +70,7 @@ class Problem(models.TextChoices):
     DUPLICATE_IN_SCHOOL = "duplicate_in_school", "Duplicate in this school"
     DUPLICATE = "duplicate", "Duplicate in the tenant's schools"  # the school itself when it has no tenant
     USERNAME = "username", "Username missing or with @"
+    DUPLICATE_USERNAME = "duplicate_username", "Username used by another person of the tenant"
 
 
 @dataclass(frozen=True)
@@ -88,6 +85,7 @@ class EmailProblems:
     tenant: EmailTenant
     duplicates: frozenset[str]
     duplicates_in_school: frozenset[str]
+    duplicate_usernames: frozenset[str] = frozenset()
 
     def q(self, problem: str) -> Q:
         """The condition for ``problem`` (a :class:`Problem` value) on a queryset from :meth:`having`'s alias.
@@ -108,11 +106,19 @@ class EmailProblems:
             return Q(**{f"{EMAIL_LOWER}__in": sorted(emails)})
         if problem == Problem.USERNAME:
             return Q(username="") | Q(username__contains="@")
+        if problem == Problem.DUPLICATE_USERNAME:
+            return Q(**{f"{USERNAME_LOWER}__in": sorted(self.duplicate_usernames)})
         raise KeyError(problem)
 
     def blocking_q(self) -> Q:
-        """Active people matching this are withheld from publication: no email, a duplicate, a foreign domain."""
-        return self.q(Problem.MISSING) | self.q(Problem.DUPLICATE) | self.q(Problem.FOREIGN_DOMAIN)
+        """Active people matching this are withheld from publication: no email, a duplicate email, a
+        foreign domain, or a login name another person of the tenant has too (case-insensitive)."""
+        return (
+            self.q(Problem.MISSING)
+            | self.q(Problem.DUPLICATE)
+            | self.q(Problem.FOREIGN_DOMAIN)
+            | self.q(Problem.DUPLICATE_USERNAME)
+        )
 
     def having(self, queryset: QuerySet, problem: str | None = None) -> QuerySet:
         """``queryset`` with the ``email_lower`` alias, restricted to ``problem`` when given."""
@@ -133,15 +139,23 @@ class EmailProblems:
             flags.append(Problem.DUPLICATE)
         if not username or "@" in username:
             flags.append(Problem.USERNAME)
+        if username and published_login(username) in self.duplicate_usernames:
+            flags.append(Problem.DUPLICATE_USERNAME)
         return flags
 
 
 def email_problems(school: School, *, tenant: EmailTenant | None = None) -> EmailProblems:
-    """The :class:`EmailProblems` of ``school`` (the tenant's queries, then three or six more)."""
+    """The :class:`EmailProblems` of ``school`` (the tenant's queries, then six or nine more)."""
     tenant = tenant or email_tenant(school)
     in_school = duplicate_emails([school.pk])
     across = duplicate_emails(tenant.school_ids) if tenant.school_ids != {school.pk} else in_school
-    return EmailProblems(school_id=school.pk, tenant=tenant, duplicates=across, duplicates_in_school=in_school)
+    return EmailProblems(
+        school_id=school.pk,
+        tenant=tenant,
+        duplicates=across,
+        duplicates_in_school=in_school,
+        duplicate_usernames=duplicate_usernames(tenant.school_ids),
+    )
 
 
 def people_rows(

@@ -21,7 +21,8 @@ def _same_school_errors(instance, school_id: int | None, **related) -> dict[str,
 class Subject(SourcedModel):
     """A subject offering such as "Math 101"; published as a OneRoster course.
 
-    ``subject_area`` becomes the course's ``subjects`` and ``subject_code`` its ``subjectCodes``.
+    ``subject_area`` becomes the course's ``subjects`` and ``subject_code`` its ``subjectCodes``;
+    both are comma-separated lists (``"Math,Science"``), published as lists (:attr:`subject_list`).
     """
 
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="subjects")
@@ -35,6 +36,16 @@ class Subject(SourcedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def subject_list(self) -> list[str]:
+        """``subject_area`` as a list (OneRoster ``subjects``)."""
+        return split_list(self.subject_area)
+
+    @property
+    def subject_code_list(self) -> list[str]:
+        """``subject_code`` as a list (OneRoster ``subjectCodes``)."""
+        return split_list(self.subject_code)
 
 
 class Course(SourcedModel):

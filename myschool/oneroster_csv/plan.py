@@ -8,8 +8,9 @@ The mapping (the reverse of the publication's, see ``design.md``):
   Term of the school year above it. A session goes to every school whose classes or courses
   use it. Used by one school it keeps its sourcedId; used by several it is copied to each
   under the id ``<sourcedId>~<school sourcedId>`` (:func:`copy_id`), the same on every import.
-- course → Subject of each school using it (same copy rule); courses only homeroom classes
-  use are skipped (MySchool publishes one Homeroom course per school and year itself).
+- course → Subject of each school using it (same copy rule); its ``subjects`` and
+  ``subjectCodes`` lists are kept as comma-separated lists (``Math,Science``) and published as
+  lists again; courses only homeroom classes use are skipped (MySchool publishes one Homeroom course per school and year itself).
 - class ``scheduled`` → Course, ``homeroom`` → SchoolClass; its year is its terms' year.
 - user ``student`` → Student (student number = identifier), ``teacher`` → Teacher (staff
   number = identifier), in the first school of ``orgSourcedIds``; other roles are skipped.
@@ -231,8 +232,9 @@ class _Planner:
                         school=school,
                         name=row["title"],
                         code=row["courseCode"],
-                        subject_area=", ".join(row["subjects"]),
-                        subject_code=", ".join(row["subjectCodes"]),
+                        subject_area=",".join(row["subjects"]),
+                        subject_code=",".join(row["subjectCodes"]),
+                        _line=row.line,
                     )
 
     @staticmethod
@@ -379,10 +381,16 @@ class _Planner:
             group = {"school_class" if homeroom else "course": row["classSourcedId"]}
             if role == "student":
                 model = m.ClassStudent if homeroom else m.CourseStudent
-                self.add(model, row["sourcedId"], student=row["userSourcedId"], begin_date=row["beginDate"], end_date=row["endDate"], **group)
+                self.add(
+                    model, row["sourcedId"], student=row["userSourcedId"], begin_date=row["beginDate"],
+                    end_date=row["endDate"], _line=row.line, **group,
+                )
             else:
                 model = m.ClassTeacher if homeroom else m.CourseTeacher
-                self.add(model, row["sourcedId"], teacher=row["userSourcedId"], is_main_teacher=bool(row["primary"]), **group)
+                self.add(
+                    model, row["sourcedId"], teacher=row["userSourcedId"], is_main_teacher=bool(row["primary"]),
+                    _line=row.line, **group,
+                )
 
     def run(self) -> ImportPlan:
         self.plan_orgs()

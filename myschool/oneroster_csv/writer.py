@@ -2,7 +2,9 @@
 
 Rows are matched by sourcedId. A matched row is updated only in the fields whose value
 differs, an unknown one is created, and nothing is ever deleted: importing the same bundle
-twice changes nothing the second time.
+twice changes nothing the second time. A sourcedId already used by a row of **another school**
+is refused (``file:line``), never matched: simple SIS ids such as ``usr-13001`` repeat between
+schools' systems, and matching them would move one school's person into another school.
 """
 
 from __future__ import annotations
@@ -76,9 +78,63 @@ def _existing(model: type, sourced_ids: list[str]) -> dict[str, object]:
     return found
 
 
-def check_against_database(plan: ImportPlan) -> list[ImportProblem]:
-    """Problems the import would meet in the database: an id used by another kind, a clashing code or number."""
+# Model → the lookup from one of its rows to its school, and how the plan names that school.
+SCHOOL_PATHS: dict[type, str] = {
+    m.AcademicYear: "school",
+    m.Term: "year__school",
+    m.Subject: "school",
+    m.Course: "school",
+    m.SchoolClass: "school",
+    m.Student: "school",
+    m.Teacher: "school",
+    m.CourseStudent: "course__school",
+    m.ClassStudent: "school_class__school",
+    m.CourseTeacher: "course__school",
+    m.ClassTeacher: "school_class__school",
+}
+
+
+def _planned_school(plan: ImportPlan, model: type, values: dict) -> str | None:
+    """The sourcedId of the school a planned row belongs to."""
+    if "school" in values:
+        return values["school"]
+    if model is m.Term:
+        return plan.records[m.AcademicYear].get(values["year"], {}).get("school")
+    if "course" in values:
+        return plan.records[m.Course].get(values["course"], {}).get("school")
+    if "school_class" in values:
+        return plan.records[m.SchoolClass].get(values["school_class"], {}).get("school")
+    return None
+
+
+def other_school_problems(plan: ImportPlan) -> list[ImportProblem]:
+    """Rows of ``plan`` whose sourcedId is already used by a row of another school (one query per model and chunk)."""
     problems: list[ImportProblem] = []
+    for model, path in SCHOOL_PATHS.items():
+        records = plan.records[model]
+        for chunk in _chunks(list(records)):
+            rows = model.objects.filter(sourced_id__in=chunk).values_list(
+                "sourced_id", f"{path}__sourced_id", f"{path}__name", f"{path}__code"
+            )
+            for sid, school_sid, name, code in rows:
+                values = records[sid]
+                if _planned_school(plan, model, values) == school_sid:
+                    continue
+                problems.append(
+                    ImportProblem(
+                        _file_of(model),
+                        values.get("_line", 0),
+                        f"sourcedId {sid!r} is already used by a {model._meta.verbose_name} of another school, "
+                        f"{name} ({code}); sourcedIds must be unique across schools — give this row another id",
+                    )
+                )
+    return problems
+
+
+def check_against_database(plan: ImportPlan) -> list[ImportProblem]:
+    """Problems the import would meet in the database: an id used by another kind or by another
+    school's row, a clashing code or number."""
+    problems: list[ImportProblem] = other_school_problems(plan)
     for family in SAME_KIND:
         for model in family:
             wanted = list(plan.records[model])
@@ -126,6 +182,8 @@ def _file_of(model: type) -> str:
         return "academicSessions.csv"
     if model in (m.Course, m.SchoolClass):
         return "classes.csv"
+    if model is m.Subject:
+        return "courses.csv"
     if model in (m.Student, m.Teacher):
         return "users.csv"
     return "enrollments.csv"

@@ -3,7 +3,8 @@
 Everything here works on :class:`lis.models.PublishedObject` querysets and gives the same rows in
 the same order on PostgreSQL and SQLite: payload fields are read with key transforms (``KT``),
 never JSON containment; text compares by code point; ``~`` is a case-insensitive contains that
-folds non-ASCII letters on both databases; booleans compare as JSON booleans; ``dateLastModified``
+folds non-ASCII letters on both databases; ``=`` and ``!=`` on a user's ``email`` and ``username``
+ignore case the same way (Microsoft treats ``OKlein@…`` and ``oklein@…`` as one account); booleans compare as JSON booleans; ``dateLastModified``
 compares as a time. Ties in any ordering are broken by ``sourced_id`` so paging is stable.
 """
 
@@ -60,13 +61,16 @@ def clause_q(kind: str, clause: Clause) -> Q:
         return _refs_q(field, clause)
     if field.column:
         return _text_q(F(field.column), clause, column=field.column)
-    return _text_q(KT(f"payload__{field.name}"), clause)
+    return _text_q(KT(f"payload__{field.name}"), clause, case_insensitive=field.case_insensitive)
 
 
-def _text_q(expression, clause: Clause, column: str | None = None) -> Q:
+def _text_q(expression, clause: Clause, column: str | None = None, case_insensitive: bool = False) -> Q:
     predicate, value = clause.predicate, clause.value
     if predicate == "~":
         return Q(Contains(Lowered(expression), value.lower()))
+    if case_insensitive and predicate in ("=", "!="):
+        equal = Q(Exact(Lowered(expression), value.lower()))
+        return equal if predicate == "=" else ~equal | Q(IsNull(expression, True))
     if predicate in _ORDER_LOOKUPS:
         return Q(_ORDER_LOOKUPS[predicate](CodePointText(expression), value))
     if column:  # a plain column lookup keeps its index; Django's negation counts NULL as "not equal"

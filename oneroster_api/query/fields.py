@@ -30,6 +30,9 @@ class Field:
     type: FieldType = FieldType.TEXT
     column: str | None = None
     reference_name: str | None = None  # PublishedReference.name for FieldType.REFS
+    # ``=`` and ``!=`` ignore case: Microsoft compares emails and usernames case-insensitively, and
+    # SDS looks teachers up with ``email='…'`` as typed in the tenant (oneroster-1.1.md §6, issue 14).
+    case_insensitive: bool = False
 
     @property
     def sortable(self) -> bool:
@@ -38,6 +41,10 @@ class Field:
 
 def _text(*names: str) -> list[Field]:
     return [Field(name) for name in names]
+
+
+def _folded(*names: str) -> list[Field]:
+    return [Field(name, case_insensitive=True) for name in names]
 
 
 def _bool(*names: str) -> list[Field]:
@@ -84,7 +91,8 @@ _BY_KIND: dict[str, list[Field]] = {
         _refs("terms"),
     ],
     Kind.USER: [
-        *_text("username", "givenName", "familyName", "middleName", "identifier", "email", "sms", "phone"),
+        *_folded("username", "email"),
+        *_text("givenName", "familyName", "middleName", "identifier", "sms", "phone"),
         *_bool("enabledUser"),
         Field("role", column="subtype"),
         _refs("orgs"),

@@ -113,8 +113,8 @@ def test_two_school_bundle_maps_every_kind():
     # A district course used by two schools becomes a Subject in each; the homeroom-only course is skipped.
     assert set(m.Subject.objects.values_list("sourced_id", "school__code", "subject_area")) == {
         ("crs-math", "N1", "Math"),
-        ("crs-sci~org-s1", "N1", "Science, Biology"),
-        ("crs-sci~org-s2", "S2", "Science, Biology"),
+        ("crs-sci~org-s1", "N1", "Science,Biology"),
+        ("crs-sci~org-s2", "S2", "Science,Biology"),
     }
     math = m.Course.objects.get(sourced_id="cls-math-a")
     assert (math.grade_levels, math.periods, math.location) == ("09", "1,2", "Room 1")

@@ -272,6 +272,8 @@ def people(school_a):
             del obj.payload["middleName"]
         else:
             obj.payload["enabledUser"] = enabled
+        if sourced_id == "u2":
+            obj.payload["username"] = "Élise.m"
         obj.date_last_modified = dt.datetime(2026, 1, int(sourced_id[1]), 8, 0, 0, 250000, tzinfo=dt.UTC)
         obj.save()
     return school_a
@@ -317,6 +319,13 @@ def matching(kind: str, text: str, **ordering) -> list[str]:
         ("sourcedId~'U'", ["u1", "u2", "u3", "u4", "u5"]),
         ("status='norecords'", []),
         ("role='student'", ["u1", "u2", "u3", "u4", "u5"]),
+        # email and username: = and != ignore case, Unicode included (issue 14); other predicates do not.
+        ("email='U3@SCHOOL.example'", ["u3"]),
+        ("email!='U3@SCHOOL.EXAMPLE'", ["u1", "u2", "u4", "u5"]),
+        ("username='U1' OR username='élise.M'", ["u1", "u2"]),
+        ("username='ÉLISE.m'", ["u2"]),
+        ("username!='ÉLISE.M'", ["u1", "u3", "u4", "u5"]),
+        ("email>'U'", ["u1", "u2", "u3", "u4", "u5"]),
     ],
 )
 def test_filters_match_the_same_rows_on_every_database(people, text, expected):

@@ -1,0 +1,126 @@
+"""Usernames as Microsoft sees them: one per person within a tenant, compared case-insensitively.
+
+SDS matches accounts on ``username`` plus the tenant's domain, so two people of one tenant's
+schools publishing ``OKlein`` and ``oklein`` become one Microsoft account. The **published
+username** of a person is their MySchool login name cut at any ``@`` (OneRoster §3: it must not
+contain one); a person without one gets a **generated** username, made here so that it never
+equals anyone else's in the tenant:
+
+1. the local part of the primary email, else the person's number (identifier);
+2. if that is taken (another person's login name, or generated for someone created earlier),
+   ``<1>.<number>``;
+3. if that is taken too, ``<1>.<sourcedId>`` (a sourcedId is unique).
+
+Login names that clash with each other cannot be fixed by the publication: both people are
+*duplicate usernames* (:data:`myschool.emails.Problem.DUPLICATE_USERNAME`), withheld like
+duplicate emails until someone renames one of them. Only **active** people count, as for emails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from django.db.models import Case, CharField, Count, F, QuerySet, Value, When
+from django.db.models.functions import Lower, StrIndex, Substr
+
+from myschool.models import Status
+
+from .people import MODELS, NUMBER_FIELDS, PersonKey
+
+USERNAME_LOWER = "username_lower"
+CHUNK = 1000
+
+
+def active_people(role: str, school_ids: Collection[int]) -> QuerySet:
+    """The active students or teachers (``role``) of the schools ``school_ids``."""
+    return MODELS[role].objects.filter(school_id__in=school_ids, status=Status.ACTIVE)
+
+
+def published_username_expression():
+    """SQL for the published form of ``username``, lower-cased: cut at the first ``@``, "" when none."""
+    cut = Substr("username", 1, StrIndex("username", Value("@")) - 1)
+    return Lower(
+        Case(When(username__contains="@", then=cut), default=F("username"), output_field=CharField())
+    )
+
+
+def with_username_lower(queryset: QuerySet) -> QuerySet:
+    """``queryset`` (Students or Teachers) with the alias ``username_lower`` (see :func:`published_username_expression`)."""
+    return queryset.alias(**{USERNAME_LOWER: published_username_expression()})
+
+
+def published_login(username: str) -> str:
+    """The published form of a MySchool login name, in lower case: cut at the first ``@``."""
+    return username.split("@", 1)[0].lower()
+
+
+def duplicate_usernames(school_ids: Collection[int]) -> frozenset[str]:
+    """Lower-case published login names held by more than one active student or teacher of ``school_ids``.
+
+    Generated usernames are not counted: they never clash (:func:`generated_usernames`). Three queries.
+    """
+
+    def names(role: str) -> QuerySet:
+        people = with_username_lower(active_people(role, school_ids)).order_by()
+        return people.exclude(**{USERNAME_LOWER: ""}).annotate(name=F(USERNAME_LOWER))
+
+    duplicates: set[str] = set()
+    for role in MODELS:
+        grouped = names(role).values("name").annotate(n=Count("pk")).filter(n__gt=1)
+        duplicates.update(grouped.values_list("name", flat=True))
+    shared = names("student").filter(name__in=names("teacher").values("name"))
+    duplicates.update(shared.values_list("name", flat=True).distinct())
+    return frozenset(duplicates)
+
+
+def _candidate(email: str, number: str) -> str:
+    return email.split("@", 1)[0] or number
+
+
+def generated_usernames(school_ids: Collection[int]) -> dict[PersonKey, str]:
+    """The generated username of every active person of ``school_ids`` without a login name.
+
+    Deterministic (people in creation order, students before teachers of the same id) and the
+    same whichever of the tenant's schools asks, so each school's publication agrees with the
+    others'. Returns ``{PersonKey: username}``; usually a handful of queries.
+    """
+    people: list[tuple[int, str, int, str, str]] = []
+    for role in MODELS:
+        rows = with_username_lower(active_people(role, school_ids)).filter(**{USERNAME_LOWER: ""})
+        for pk, sourced_id, email, number in rows.values_list("pk", "sourced_id", "primary_email", NUMBER_FIELDS[role]):
+            people.append((pk, role, sourced_id, email or "", number or ""))
+    if not people:
+        return {}
+    people.sort(key=lambda person: (person[0], person[1]))
+    options = {
+        (pk, role): [
+            name.replace("@", "")
+            for name in (
+                _candidate(email, number),
+                f"{_candidate(email, number)}.{number}",
+                f"{_candidate(email, number)}.{sourced_id}",
+            )
+        ]
+        for pk, role, sourced_id, email, number in people
+    }
+    taken = _logins_among({name.lower() for names in options.values() for name in names}, school_ids)
+    generated: dict[PersonKey, str] = {}
+    for pk, role, *_ in people:
+        names = options[(pk, role)]
+        chosen = next((name for name in names if name and name.lower() not in taken), names[-1])
+        taken.add(chosen.lower())
+        generated[PersonKey(role, pk)] = chosen
+    return generated
+
+
+def _logins_among(names: set[str], school_ids: Collection[int]) -> set[str]:
+    """Which of the lower-case ``names`` are published login names of active people of ``school_ids``."""
+    found: set[str] = set()
+    ordered = sorted(names)
+    for role in MODELS:
+        people = with_username_lower(active_people(role, school_ids))
+        for start in range(0, len(ordered), CHUNK):
+            chunk = ordered[start : start + CHUNK]
+            matching = people.filter(**{f"{USERNAME_LOWER}__in": chunk}).annotate(name=F(USERNAME_LOWER))
+            found.update(matching.values_list("name", flat=True))
+    return found
