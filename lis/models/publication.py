@@ -113,6 +113,7 @@ class RunStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     HELD = "held", "Held for confirmation"
+    ABANDONED = "abandoned", "Abandoned (its process died)"
 
 
 class PublicationRun(models.Model):
@@ -147,17 +148,3 @@ class PublicationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school} {self.get_trigger_display()} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
-
-
-class PublicationLock(models.Model):
-    """At most one run per school at a time: a conditional UPDATE on this row takes the lock.
-
-    (``select_for_update`` does nothing on SQLite; an UPDATE … WHERE holder = '' works on both.)
-    """
-
-    school = models.OneToOneField(School, on_delete=models.CASCADE, primary_key=True, related_name="+")
-    holder = models.CharField(max_length=64, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"Publication lock of school {self.school_id}: {self.holder or 'free'}"

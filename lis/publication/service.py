@@ -12,7 +12,8 @@ store by content hash, kind by kind:
 - tombstones older than ``LIS["TOMBSTONE_RETENTION_DAYS"]`` are purged.
 
 Everything happens in one transaction: an error leaves the previous publication served and
-the run recorded as failed. A school's runs never overlap (:mod:`lis.publication.lock`).
+the run recorded as failed. A school's runs never overlap, and a run whose process died is
+noticed by the next one, which marks it abandoned (:mod:`lis.publication.lock`).
 A run that would tombstone an unusual share of users or classes is *held* (nothing written)
 until support confirms it with ``allow_mass_deletion=True``.
 """
@@ -22,10 +23,11 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -34,8 +36,10 @@ from lis.models import PublicationRun, PublishedObject, PublishedReference, Publ
 from myschool.models import School
 
 from .collect import KIND_ORDER, SchoolData
-from .lock import lock_acquire, lock_release
+from .lock import SchoolRunLock, commit_order_exclusive
 from .mapping import PublishedRecord, describe
+
+logger = logging.getLogger(__name__)
 
 BATCH = 2000
 EXAMPLES = 5
@@ -310,16 +314,25 @@ def publish_school(
         publisher.publish()
         return PublicationResult("dry_run", publisher.changes, hold_reason=publisher.hold_reason)
 
-    if run is None:
-        run = PublicationRun.objects.create(
-            school=school, trigger=trigger, triggered_by=triggered_by, allow_mass_deletion=allow_mass_deletion, confirms=confirms
-        )
-    else:
-        run.status = RunStatus.RUNNING
-        run.save(update_fields=["status"])
-    if not lock_acquire(school_id=school.pk, holder=str(run.pk)):
-        _finish(run, RunStatus.FAILED, error="Another publication of this school is running.")
+    lock = SchoolRunLock(school.pk)
+    if not lock.acquire():  # before any write: on SQLite the live run may hold the write lock
+        _refuse(school, run, trigger=trigger, triggered_by=triggered_by, allow_mass_deletion=allow_mass_deletion, confirms=confirms)
         raise PublicationInProgress(f"Another publication of {school} is running.")
+    try:
+        if run is None:
+            run = PublicationRun.objects.create(
+                school=school, trigger=trigger, triggered_by=triggered_by, allow_mass_deletion=allow_mass_deletion, confirms=confirms
+            )
+        else:
+            run.status = RunStatus.RUNNING
+            run.save(update_fields=["status"])
+        _abandon_dead_runs(school, run)
+        return _run(school, run, progress)
+    finally:
+        lock.release()
+
+
+def _run(school: School, run: PublicationRun, progress: Callable | None) -> PublicationResult:
     publisher = _Publisher(school, run=run, allow_mass_deletion=run.allow_mass_deletion, progress=progress)
     try:
         with transaction.atomic():
@@ -337,8 +350,28 @@ def publish_school(
     except Exception as exc:  # noqa: BLE001 — any failure must be logged on the run, then re-raised
         _finish(run, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
-    finally:
-        lock_release(school_id=school.pk, holder=str(run.pk))
+
+
+REFUSED = "Another publication of this school is running."
+
+
+def _refuse(school: School, run: PublicationRun | None, **fields) -> None:
+    """Log a run refused because another holds the school lock (best effort on a busy SQLite file)."""
+    try:
+        if run is None:
+            run = PublicationRun(school=school, **fields)
+        _finish(run, RunStatus.FAILED, error=REFUSED)
+    except OperationalError:  # SQLite's write lock held past the busy timeout: the refusal still stands
+        logger.warning("Could not log the refused publication of %s: the database is busy", school)
+
+
+def _abandon_dead_runs(school: School, run: PublicationRun) -> None:
+    """Mark abandoned every other "running" run of ``school``: we hold its lock, so their process is gone."""
+    PublicationRun.objects.filter(school=school, status=RunStatus.RUNNING).exclude(pk=run.pk).update(
+        status=RunStatus.ABANDONED,
+        finished_at=timezone.now(),
+        error="Abandoned: its process stopped before finishing (the next run found its lock free).",
+    )
 
 
 def published_objects_delete(queryset) -> int:
