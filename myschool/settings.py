@@ -120,11 +120,16 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # SQLite keeps connections per thread and gains nothing from persistence; WAL lets the
-    # API read while a publication writes.
+    # SQLite keeps connections per thread and gains nothing from persistence. WAL lets the API
+    # and the admin read while a publication writes; IMMEDIATE transactions queue writers on the
+    # busy timeout instead of failing when a read-then-write transaction meets a writer.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env_int("DATABASE_SQLITE_TIMEOUT", 20),
+            "init_command": "PRAGMA journal_mode=WAL;",
+        }
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

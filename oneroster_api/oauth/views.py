@@ -4,21 +4,27 @@ Checking a client secret means running a deliberately slow password hash, so eac
 (client id, IP address) pair may ask ``ONEROSTER_API["TOKEN_RATE"]`` times per window
 (default 30 a minute); more → 429 ``server_busy`` envelope with ``Retry-After``. Unknown client
 ids cost no hashing (the toolkit looks the application up first), so they share the same limit
-per (id, IP) without further protection.
+per (id, IP) without further protection. The answer is always JSON: a database too busy to
+store the token (SQLite during a long publication) is 503 ``server_busy`` with ``Retry-After``,
+and any other failure a 500 envelope, never Django's HTML error page.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from urllib.parse import unquote_plus
 
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from oauth2_provider.views import TokenView
 
 from ..conf import api_setting
-from ..errors import SERVER_BUSY, error_response
+from ..errors import INTERNAL_ERROR, SERVER_BUSY, database_busy_response, error_response
 from ..ratelimit import hit_rate_limit
+
+log = logging.getLogger(__name__)
 
 
 def client_id_of(request: HttpRequest) -> str:
@@ -43,4 +49,10 @@ class OneRosterTokenView(TokenView):
             return error_response(
                 429, SERVER_BUSY, "Too many token requests; retry later.", {"Retry-After": str(retry_after)}
             )
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except OperationalError as exc:
+            return database_busy_response(exc)
+        except Exception:  # noqa: BLE001 — SDS gets JSON whatever went wrong
+            log.exception("Token request failed")
+            return error_response(500, INTERNAL_ERROR, "The server could not issue a token.")
