@@ -13,7 +13,7 @@ lost host) is noticed by the very next run, which proceeds and marks the dead ru
 Neither needs a database write, so a refused run is refused at once, even on SQLite while the
 holder has the database's write lock.
 
-**The commit-order lock** (:func:`commit_order_exclusive`, :func:`commit_order_wait`): the
+**The commit-order lock** (:class:`CommitOrderLock`, :func:`commit_order_wait`, :func:`commit_order_filter`): the
 watermark that cannot be missed (oneroster-1.1.md §6). A run stamps what it changed with a
 time ``s`` and commits a little later. A delta pull that started after ``s`` but read before
 the commit would see neither the old nor the new rows as changed after its own start, so its
@@ -41,7 +41,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
@@ -121,27 +121,56 @@ class SchoolRunLock:
             self._file.release()
 
 
-@contextmanager
-def commit_order_exclusive():
-    """Hold the commit-order lock exclusively until the surrounding transaction has committed.
+class CommitOrderLock:
+    """The commit-order lock, held exclusively by one writer from just before its stamp to its commit.
 
-    Enter it inside ``transaction.atomic()`` right before taking the stamp, and let the
-    ``with`` block enclose that ``atomic`` block's end: on PostgreSQL the lock is the
-    transaction's own and ends with it; on SQLite it is released when the block exits, after
-    the commit (or rollback) when the block encloses it. Waits for readers holding it shared
-    (they hold it for one statement at most).
+    Use it so::
+
+        order = CommitOrderLock()
+        try:
+            with transaction.atomic():
+                ...                 # the work, writes with a placeholder time
+                order.acquire()     # waits for readers in flight (one statement each)
+                stamp = now()       # then stamp what was written
+        finally:
+            order.release()         # after COMMIT (or ROLLBACK)
+
+    PostgreSQL: a transaction-level advisory lock, so ``acquire`` must run inside the
+    transaction and COMMIT releases it (``release`` does nothing). SQLite: an exclusive
+    ``flock``, taken after the transaction already holds the database's write lock (so nobody
+    holds it while waiting for the database) and released after the commit.
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [COMMIT_ORDER_KEY])
-        yield
-        return
-    lock = _FileLock(_lock_dir() / "commit-order.lock")
-    lock.acquire()
+
+    def __init__(self):
+        self._file: _FileLock | None = None
+
+    def acquire(self) -> None:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [COMMIT_ORDER_KEY])
+            return
+        self._file = _FileLock(_lock_dir() / "commit-order.lock")
+        self._file.acquire()
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.release()
+            self._file = None
+
+
+@contextmanager
+def stamped_transaction():
+    """``transaction.atomic()`` whose body runs under the commit-order lock: stamp inside it.
+
+    For short writes outside a run (tenant tombstones made when an integration loses a school).
+    """
+    order = CommitOrderLock()
     try:
-        yield
+        with transaction.atomic():
+            order.acquire()
+            yield
     finally:
-        lock.release()
+        order.release()
 
 
 def commit_order_wait() -> None:

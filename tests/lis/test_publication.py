@@ -205,9 +205,15 @@ def test_switching_a_school_off_tombstones_everything_once(small, settings):
     publish_school(small.school)
     SchoolSyncSettings.objects.filter(school=small.school).update(should_sync=False)
 
-    result = publish_school(small.school)
+    before = state()
 
-    assert result.status == RunStatus.SUCCEEDED  # deliberate, so not held
+    held = publish_school(small.school)  # the guard covers switching off too
+
+    assert held.status == RunStatus.HELD and state() == before
+    assert held.hold_reason.startswith("3 of 3 published classes (100%) would become tobedeleted")
+    assert "should sync school" in held.hold_reason
+    result = publish_school(small.school, allow_mass_deletion=True, confirms=held.run)
+    assert result.status == RunStatus.SUCCEEDED
     assert set(PublishedObject.objects.values_list("status", flat=True)) == {"tobedeleted"}
     before = state()
     publish_school(small.school)
