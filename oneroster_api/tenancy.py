@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from lis.integrations.health import client_request_due, client_request_record
 from lis.models import IntegrationClient, IntegrationStatus, Kind, PublishedObject, PublishedStatus
+from lis.publication.lock import commit_order_filter, commit_order_wait
 
 
 class TenantRefused(Exception):
@@ -74,8 +75,14 @@ def tenant_for_application(application_id: int | None) -> Tenant:
     Raises :class:`TenantRefused` when the application has no integration client, and
     :class:`TenantSuspended` when its integration is suspended.
     """
+    # Before reading the store, wait for a run between its stamp and its commit (the watermark
+    # that cannot be missed, lis.publication.lock): on PostgreSQL within this same query.
+    commit_order_wait()
+    clients = IntegrationClient.objects.filter(application_id=application_id)
+    if (waiting := commit_order_filter()) is not None:
+        clients = clients.filter(waiting)
     rows = list(
-        IntegrationClient.objects.filter(application_id=application_id).values_list(
+        clients.values_list(
             "integration_id",
             "integration__status",
             "integration__schools__id",

@@ -424,7 +424,7 @@ def published_objects_delete(queryset) -> int:
 
 COPY_COLUMNS = (
     "kind", "sourced_id", "school_id", "status", "date_last_modified", "subtype", "payload", "content_hash",
-    *REF_COLUMNS, "last_run_id",
+    *REF_COLUMNS, "last_run_id", "tenant",
 )
 
 

@@ -1,7 +1,7 @@
 """A publication in a child process, for tests that need a real second process.
 
 ``python -m tests.lis.publication_process SCHOOL_CODE KIND SECONDS``: publishes the school and,
-when the run reaches ``KIND`` (inside its transaction), prints ``inside`` and sleeps ``SECONDS``
+when the run reaches ``KIND`` (inside its transaction; ``stamp``: just after its stamp), prints ``inside`` and sleeps ``SECONDS``
 (a test may ``kill -9`` it meanwhile), then finishes and prints the run's status.
 :func:`child_environment` points the child at the test's own database.
 """
@@ -56,6 +56,18 @@ def main(school_code: str, kind: str, seconds: str) -> None:
             print("inside", flush=True)
             time.sleep(float(seconds))
 
+    if kind == "stamp":  # stop between the run's stamp and its commit: the window a pull must not slip into
+        from lis.publication import service
+
+        real_stamp = service._Publisher.stamp
+
+        def stamp_then_pause(self):
+            stamp = real_stamp(self)
+            print("inside", flush=True)
+            time.sleep(float(seconds))
+            return stamp
+
+        service._Publisher.stamp = stamp_then_pause
     result = publish_school(School.objects.get(code=school_code), progress=pause)
     print(result.status, flush=True)
 
