@@ -11,6 +11,14 @@ store by content hash, kind by kind:
   the run was in progress cannot miss anything (oneroster-1.1.md §6);
 - tombstones older than ``LIS["TOMBSTONE_RETENTION_DAYS"]`` are purged.
 
+Year rollover (design choice): a Subject is published as **one course whose ``schoolYear``
+follows the active year**, not one course per year. Its sourcedId is the Subject's and never
+changes, so last year's classes — tombstoned at rollover — keep referencing a course SDS is still
+served: active with the new ``schoolYear`` when the Subject is offered again, otherwise a
+``tobedeleted`` course kept for the same retention as the classes. (Homeroom courses are
+per school and year already: ``homeroom_course_id``.) A year-scoped course sourcedId would have
+made SDS delete and recreate every course, and its Teams, at each rollover.
+
 Everything happens in one transaction: an error leaves the previous publication served and
 the run recorded as failed. A school's runs never overlap, and a run whose process died is
 noticed by the next one, which marks it abandoned (:mod:`lis.publication.lock`).

@@ -143,3 +143,42 @@ def test_a_pull_that_starts_between_a_runs_stamp_and_commit_misses_nothing(live_
     for student in small.students:
         seen = [pulled.get(student.sourced_id), next_delta.get(student.sourced_id)]
         assert any(obj and obj["givenName"] == "Renamed" for obj in seen), student.sourced_id
+
+
+@pytest.mark.django_db
+def test_year_rollover_keeps_last_years_class_tombstones_pointing_at_a_served_course(client, settings):
+    """A Subject is one course whose schoolYear follows the active year (lis.publication.service docs)."""
+    import datetime as dt
+
+    from lis.models import CourseSelection
+    from tests import factories as f
+
+    settings.LIS = {"MASS_DELETION_MIN_OBJECTS": 1000}
+    small = small_school("SM1")
+    publish_school(small.school)
+    sds = SDS(p.integration(small.school), client=client)
+    math = small.courses[0].subject
+    assert sds.pull("courses")[math.sourced_id]["schoolYear"]["sourcedId"] == small.year.sourced_id
+    cutoff = since(timezone.now())
+    time.sleep(0.002)
+
+    next_year = f.AcademicYearFactory(
+        school=small.school, name="2027/28", start_date=dt.date(2027, 8, 1), end_date=dt.date(2028, 7, 31)
+    )
+    offered_again = f.CourseFactory(school=small.school, year=next_year, subject=math, name="Algebra 2")
+    CourseSelection.objects.create(course=offered_again, sync=True)
+    small.school.active_year = next_year
+    small.school.save()
+    publish_school(small.school)
+
+    classes, courses = sds.pull("classes", since=cutoff), sds.pull("courses", since=cutoff)
+    old_class = classes[small.courses[0].sourced_id]
+    assert old_class["status"] == "tobedeleted"
+    assert old_class["course"]["sourcedId"] == math.sourced_id
+    course = courses[math.sourced_id]  # the same course, now in the new year, still served
+    assert course["status"] == "active" and course["schoolYear"]["sourcedId"] == next_year.sourced_id
+    assert classes[offered_again.sourced_id]["course"]["sourcedId"] == math.sourced_id
+    art = small.courses[1].subject  # not offered again: its course is a tombstone, still resolvable
+    assert sds.get(f"courses/{art.sourced_id}").body["course"]["status"] == "tobedeleted"
+    for obj in classes.values():  # every class reference resolves through the API
+        assert sds.get(f"courses/{obj['course']['sourcedId']}").status == 200
