@@ -9,7 +9,9 @@ its peak memory is its own:
 2. an incremental publication after 1% of the rows changed (1% of students, teachers and
    courses renamed, 1% of course memberships removed).
 
-Each prints rows (objects produced), seconds, rows/s, peak RSS and the counts per kind.
+Each prints rows (objects produced), seconds, rows/s, peak RSS, the counts per kind, and the
+commit-order lock of the delta watermark: how long the run took to take it (its cost to the run)
+and how long it held it from stamp to commit (the most an API request waits).
 """
 
 from __future__ import annotations
@@ -79,6 +81,24 @@ def publish(label: str) -> None:
     from lis.publication import publish_school
     from myschool.models import School
 
+    from lis.publication.lock import CommitOrderLock
+
+    # Time the watermark's commit-order lock (issue 15): what taking it costs the run, and how
+    # long API requests could wait (from the run's stamp to its commit).
+    window = {}
+    real_acquire, real_release = CommitOrderLock.acquire, CommitOrderLock.release
+
+    def timed_acquire(lock):
+        before = time.perf_counter()
+        real_acquire(lock)
+        window["acquired"] = time.perf_counter()
+        window["acquire"] = window["acquired"] - before
+
+    def timed_release(lock):
+        real_release(lock)
+        window.setdefault("held", time.perf_counter() - window.get("acquired", time.perf_counter()))
+
+    CommitOrderLock.acquire, CommitOrderLock.release = timed_acquire, timed_release
     school = School.objects.get(code=BENCH_SCHOOL_CODE)
     started = time.perf_counter()
     result = publish_school(school)
@@ -93,6 +113,11 @@ def publish(label: str) -> None:
     print(f"seconds:  {seconds:.1f}")
     print(f"rows/s:   {rows / seconds:,.0f}")
     print(f"peak RSS: {peak_rss_mb():.0f} MB")
+    if "acquire" in window:
+        print(
+            f"commit-order lock: taken in {window['acquire'] * 1000:.1f} ms ({window['acquire'] / seconds:.2%} of the run); "
+            f"held stamp→commit {window['held']:.2f} s ({window['held'] / seconds:.1%} of the run: the most an API request waits)"
+        )
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ class LisConfig(AppConfig):
         from myschool.scoping import register_school_path
 
         from . import models as m
+        from .publication import tenants  # noqa: F401 — connects the integration-membership signal
 
         for model, path in {
             m.SchoolSyncSettings: "school",

@@ -5,7 +5,6 @@
   more than this share of a school's published users or classes, and more than this many,
   into tombstones is held until support confirms it.
 - ``SUPPORT_RUNS_PER_DAY`` (1): extra publications support may start per school and day.
-- ``LOCK_TIMEOUT_SECONDS`` (3 h): after this a run's lock counts as abandoned (a crashed worker).
 - ``HANDOFF_VALID_HOURS`` (24): how long a credential handoff link can be revealed and confirmed.
 - ``HANDOFF_COOLDOWN_HOURS`` (24): after issuing credentials, a resend (rotation) within this
   time needs a reason from support.
@@ -22,7 +21,6 @@ DEFAULTS = {
     "MASS_DELETION_PERCENT": 30,
     "MASS_DELETION_MIN_OBJECTS": 10,
     "SUPPORT_RUNS_PER_DAY": 1,
-    "LOCK_TIMEOUT_SECONDS": 3 * 3600,
     "HANDOFF_VALID_HOURS": 24,
     "HANDOFF_COOLDOWN_HOURS": 24,
     "HANDOFF_FAILURES_PER_MINUTE": 10,

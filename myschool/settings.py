@@ -124,11 +124,16 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # SQLite keeps connections per thread and gains nothing from persistence; WAL lets the
-    # API read while a publication writes.
+    # SQLite keeps connections per thread and gains nothing from persistence. WAL lets the API
+    # and the admin read while a publication writes; IMMEDIATE transactions queue writers on the
+    # busy timeout instead of failing when a read-then-write transaction meets a writer.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env_int("DATABASE_SQLITE_TIMEOUT", 20),
+            "init_command": "PRAGMA journal_mode=WAL;",
+        }
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -264,7 +269,6 @@ LIS = {
     "MASS_DELETION_PERCENT": env_int("LIS_MASS_DELETION_PERCENT", 30),
     "MASS_DELETION_MIN_OBJECTS": env_int("LIS_MASS_DELETION_MIN_OBJECTS", 10),
     "SUPPORT_RUNS_PER_DAY": env_int("LIS_SUPPORT_RUNS_PER_DAY", 1),
-    "LOCK_TIMEOUT_SECONDS": env_int("LIS_LOCK_TIMEOUT_SECONDS", 3 * 3600),
     "HANDOFF_VALID_HOURS": env_int("LIS_HANDOFF_VALID_HOURS", 24),
     "HANDOFF_COOLDOWN_HOURS": env_int("LIS_HANDOFF_COOLDOWN_HOURS", 24),
     "HANDOFF_FAILURES_PER_MINUTE": env_int("LIS_HANDOFF_FAILURES_PER_MINUTE", 10),

@@ -6,8 +6,11 @@ Every failure under the base path answers with the same JSON shape::
      "imsx_CodeMinor": {"imsx_codeMinorField": [{"imsx_codeMinorFieldName": "TargetEndSystem",
                                                  "imsx_codeMinorFieldValue": "<codeMinor>"}]}}
 
-401s carry ``WWW-Authenticate: Bearer …`` and 429s ``Retry-After``. Anything unexpected is
-logged and answered 500 ``internal_server_error`` in the same shape, never an HTML page.
+401s carry ``WWW-Authenticate: Bearer …`` and 429s ``Retry-After``. A database too busy to
+answer in time (SQLite's write lock held past the busy timeout by a long publication, a
+PostgreSQL lock or statement timeout) is 503 ``server_busy`` with ``Retry-After``: SDS retries.
+Anything else unexpected is logged and answered 500 ``internal_server_error`` in the same
+shape, never an HTML page.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 
@@ -83,5 +87,21 @@ def exception_handler(exc: Exception, context: dict) -> JsonResponse:
         return error_response(429, SERVER_BUSY, "Too many requests; retry later.", {"Retry-After": str(wait)})
     if isinstance(exc, exceptions.APIException):
         return error_response(exc.status_code, INVALID_DATA, str(exc))
+    if isinstance(exc, OperationalError):
+        return database_busy_response(exc)
     log.exception("OneRoster API request failed", exc_info=exc)
     return error_response(500, INTERNAL_ERROR, "The server could not answer this request.")
+
+
+BUSY_RETRY_AFTER_SECONDS = 30
+
+
+def database_busy_response(exc: OperationalError) -> JsonResponse:
+    """503 ``server_busy`` with ``Retry-After`` for a database that could not answer in time (logged)."""
+    log.warning("Database busy, answered 503: %s", exc)
+    return error_response(
+        503,
+        SERVER_BUSY,
+        "The server is busy (a publication is being written); retry shortly.",
+        {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+    )

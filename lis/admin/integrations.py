@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
@@ -21,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 
 from myschool.admin import ReadOnlyAdminMixin, SchoolScopedAdmin
 
+from ..integrations.scope import integration_schools_removal, integration_schools_set
 from ..integrations.selectors import integration_schools_with_last_publication, integrations_with_health
 from ..integrations.services import (
     IssuedCredentials,
@@ -98,6 +100,31 @@ class IntegrationEventInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("actor")
 
 
+class IntegrationForm(forms.ModelForm):
+    """The integration form; removing a school shows what SDS will delete and needs a tick to save."""
+
+    confirm_removal = forms.BooleanField(
+        required=False,
+        label="Confirm the removal",
+        help_text=(
+            "Removing a school makes this tenant's SDS delete the school's users, classes and enrollments: "
+            "they are sent as tobedeleted for the retention period. Saving shows the counts first."
+        ),
+    )
+
+    class Meta:
+        model = Integration
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and "schools" in cleaned:
+            removal = integration_schools_removal(self.instance, cleaned["schools"])
+            if removal.counts and not cleaned.get("confirm_removal"):
+                self.add_error("confirm_removal", f"{removal.message()} Tick “Confirm the removal” to save.")
+        return cleaned
+
+
 @admin.register(Integration)
 class IntegrationAdmin(SchoolScopedAdmin):
     """Support's onboarding workflow and sync health; a school's read-only view of its integration."""
@@ -116,6 +143,7 @@ class IntegrationAdmin(SchoolScopedAdmin):
         ("Sync health", {"fields": ["sync_health"]}),
     ]
     readonly_fields = ["status", "sync_health"]
+    form = IntegrationForm
     inlines = [MicrosoftDomainInline, IntegrationClientInline, CredentialHandoffInline, IntegrationEventInline]
     actions = [
         "map_features", "accept", "issue_credentials", "resend_credentials", "rotate_compromised", "suspend", "resume"
@@ -127,6 +155,22 @@ class IntegrationAdmin(SchoolScopedAdmin):
     def get_inlines(self, request, obj):
         # A new integration has no clients, handoffs or events yet: only its domains are entered.
         return self.inlines if obj is not None else [MicrosoftDomainInline]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not self.has_change_permission(request, obj):
+            return fieldsets
+        (name, options), *rest = fieldsets
+        return [(name, {**options, "fields": [*options["fields"], "confirm_removal"]}), *rest]
+
+    def save_related(self, request, form, formsets, change):
+        if change and "schools" in form.cleaned_data:
+            integration_schools_set(
+                integration=form.instance,
+                schools=form.cleaned_data.pop("schools"),
+                confirm_removal=form.cleaned_data.get("confirm_removal", False),
+            )
+        super().save_related(request, form, formsets, change)
 
     def has_delete_permission(self, request, obj=None):
         return False  # suspend instead: the audit log and the clients' history stay

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -35,19 +36,39 @@ def client_request_due(last_request_at: dt.datetime | None, *, now: dt.datetime 
 
 def client_request_record(*, client_pk: int, now: dt.datetime | None = None) -> bool:
     """Set the client's ``last_request_at`` to ``now`` unless another request did within the interval
-    (one conditional UPDATE). Best effort: a database error (SQLite busy during a publication) is
-    logged and ignored. Returns whether the row was written."""
+    (one conditional UPDATE). Best effort and never waiting: on SQLite, while a publication holds
+    the write lock, it gives up at once (the next request records it) instead of holding the API
+    request for the busy timeout; a database error is logged and ignored. Returns whether the row
+    was written."""
     now = now or timezone.now()
     try:
-        written = (
-            IntegrationClient.objects.filter(pk=client_pk)
-            .filter(Q(last_request_at__isnull=True) | Q(last_request_at__lte=now - REQUEST_RECORD_INTERVAL))
-            .update(last_request_at=now)
-        )
+        with _sqlite_without_waiting():
+            written = (
+                IntegrationClient.objects.filter(pk=client_pk)
+                .filter(Q(last_request_at__isnull=True) | Q(last_request_at__lte=now - REQUEST_RECORD_INTERVAL))
+                .update(last_request_at=now)
+            )
     except DatabaseError:
         logger.warning("Could not record the last API request of integration client %s", client_pk, exc_info=True)
         return False
     return bool(written)
+
+
+@contextmanager
+def _sqlite_without_waiting():
+    """On SQLite, let statements fail at once rather than wait for the write lock (PRAGMAs on the raw
+    connection, so query counts stay the database-independent ones)."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    previous = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+    raw.execute("PRAGMA busy_timeout = 0")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {int(previous)}")
 
 
 def client_token_record(*, application_id: int, now: dt.datetime | None = None) -> None:

@@ -14,7 +14,6 @@ from .integration import (
 )
 from .publication import (
     Kind,
-    PublicationLock,
     PublicationRun,
     PublishedObject,
     PublishedReference,
@@ -39,7 +38,6 @@ __all__ = [
     "IntegrationStatus",
     "Kind",
     "MicrosoftDomain",
-    "PublicationLock",
     "PublicationRun",
     "PublishedObject",
     "PublishedReference",

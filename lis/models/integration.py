@@ -62,6 +62,10 @@ class Integration(models.Model):
     suspended_from = models.CharField(max_length=20, choices=IntegrationStatus.choices, blank=True, editable=False)
     active_since = models.DateTimeField(null=True, blank=True, editable=False)
     silence_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    tenant_tombstones_until = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="Until when tombstone copies for this tenant alone may exist (lis.publication.tenants).",
+    )
 
     class Meta:
         ordering = ["name"]

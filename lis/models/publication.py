@@ -40,6 +40,13 @@ class PublishedObject(models.Model):
     Lists of references (class ``terms``, user ``orgs``, ``agents``) are rows of
     :class:`PublishedReference`. ``subtype`` is the object's role or type (user and enrollment
     ``role``, org and academicSession ``type``, class ``classType``).
+
+    ``tenant`` is 0 for the publication's own rows, which every tenant of ``school`` sees. A
+    row with ``tenant`` = an integration's id is a *tenant tombstone*: a ``tobedeleted`` copy
+    that only that integration sees, of a record it was served and that left its scope (its
+    school was removed from the integration, its district is no longer named by any of the
+    integration's schools). Copies have no ``school`` (so no school's scope reaches them), no
+    reference rows, and age out with the normal retention (:mod:`lis.publication.tenants`).
     """
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -67,9 +74,14 @@ class PublishedObject(models.Model):
         "PublicationRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="The run that last created or changed this object.",
     )
+    tenant = models.PositiveIntegerField(
+        default=0, help_text="0: the publication's own row; else the integration this tenant tombstone is for."
+    )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["kind", "sourced_id"], name="publishedobject_unique_kind_sourced_id")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "sourced_id", "tenant"], name="publishedobject_unique_per_tenant")
+        ]
         indexes = [
             models.Index(fields=["kind", "status", "sourced_id"], name="published_kind_status_id"),
             models.Index(fields=["kind", "date_last_modified"], name="published_kind_modified"),
@@ -80,6 +92,7 @@ class PublishedObject(models.Model):
             models.Index(fields=["kind", "user_ref"], name="published_kind_user_ref"),
             models.Index(fields=["kind", "course_ref"], name="published_kind_course_ref"),
             models.Index(fields=["kind", "parent_ref"], name="published_kind_parent_ref"),
+            models.Index(fields=["tenant", "kind"], condition=models.Q(tenant__gt=0), name="published_tenant_copies"),
         ]
 
     def __str__(self) -> str:
@@ -113,6 +126,7 @@ class RunStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     HELD = "held", "Held for confirmation"
+    ABANDONED = "abandoned", "Abandoned (its process died)"
 
 
 class PublicationRun(models.Model):
@@ -147,17 +161,3 @@ class PublicationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school} {self.get_trigger_display()} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
-
-
-class PublicationLock(models.Model):
-    """At most one run per school at a time: a conditional UPDATE on this row takes the lock.
-
-    (``select_for_update`` does nothing on SQLite; an UPDATE … WHERE holder = '' works on both.)
-    """
-
-    school = models.OneToOneField(School, on_delete=models.CASCADE, primary_key=True, related_name="+")
-    holder = models.CharField(max_length=64, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"Publication lock of school {self.school_id}: {self.holder or 'free'}"

@@ -11,10 +11,21 @@ store by content hash, kind by kind:
   the run was in progress cannot miss anything (oneroster-1.1.md §6);
 - tombstones older than ``LIS["TOMBSTONE_RETENTION_DAYS"]`` are purged.
 
+Year rollover (design choice): a Subject is published as **one course whose ``schoolYear``
+follows the active year**, not one course per year. Its sourcedId is the Subject's and never
+changes, so last year's classes — tombstoned at rollover — keep referencing a course SDS is still
+served: active with the new ``schoolYear`` when the Subject is offered again, otherwise a
+``tobedeleted`` course kept for the same retention as the classes. (Homeroom courses are
+per school and year already: ``homeroom_course_id``.) A year-scoped course sourcedId would have
+made SDS delete and recreate every course, and its Teams, at each rollover.
+
 Everything happens in one transaction: an error leaves the previous publication served and
-the run recorded as failed. A school's runs never overlap (:mod:`lis.publication.lock`).
+the run recorded as failed. A school's runs never overlap, and a run whose process died is
+noticed by the next one, which marks it abandoned (:mod:`lis.publication.lock`).
 A run that would tombstone an unusual share of users or classes is *held* (nothing written)
-until support confirms it with ``allow_mass_deletion=True``.
+until support confirms it with ``allow_mass_deletion=True`` — switching the school off included.
+Records that leave a tenant's scope while staying in the store reach that tenant as tenant
+tombstones (:mod:`lis.publication.tenants`); demographics tombstones carry no personal fields.
 """
 
 from __future__ import annotations
@@ -22,10 +33,11 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -34,8 +46,11 @@ from lis.models import PublicationRun, PublishedObject, PublishedReference, Publ
 from myschool.models import School
 
 from .collect import KIND_ORDER, SchoolData
-from .lock import lock_acquire, lock_release
+from .lock import CommitOrderLock, SchoolRunLock
 from .mapping import PublishedRecord, describe
+from .tenants import districts_visible, tenant_tombstones_copy, tenant_tombstones_drop
+
+logger = logging.getLogger(__name__)
 
 BATCH = 2000
 EXAMPLES = 5
@@ -128,16 +143,34 @@ class _Publisher:
 
     # diff -------------------------------------------------------------------------------
     def publish(self) -> None:
-        should_sync = getattr(getattr(self.school, "sync_settings", None), "should_sync", False)
         self.data = SchoolData(self.school)
+        integration_ids = list(self.school.integrations.values_list("pk", flat=True))
+        districts_before = districts_visible(integration_ids)
         for kind, records in self.data.records():
             active_before = PublishedObject.objects.filter(school=self.school, kind=kind, status=ACTIVE).count()
             produced = self.diff_kind(kind, records)
             deleted = self.tombstone_missing(kind, produced)
             if kind == "org":
                 self.tombstone_orphan_districts()
-            if kind in GUARDED_KINDS and should_sync and not self.allow_mass_deletion:
+                if self.write:
+                    self.reconcile_districts(districts_before)
+            # Switching the school off is guarded too: it tombstones everything at once.
+            if kind in GUARDED_KINDS and not self.allow_mass_deletion:
                 self.guard(kind, deleted, active_before)
+
+    def reconcile_districts(self, before: dict[int, set[str]]) -> None:
+        """District orgs a tenant of this school stops (or starts again) seeing get a tenant tombstone
+        (or lose it and are restamped): see :mod:`lis.publication.tenants`."""
+        after = districts_visible(before)
+        districts = PublishedObject.objects.filter(kind="org", school=None, tenant=0)
+        for integration_id, seen in before.items():
+            gone, back = seen - after[integration_id], after[integration_id] - seen
+            if gone:
+                tenant_tombstones_copy(
+                    integration_id, districts.filter(sourced_id__in=gone), stamp=self.placeholder, run=self.run
+                )
+            if back and tenant_tombstones_drop(integration_id, districts.filter(sourced_id__in=back)):
+                districts.filter(sourced_id__in=back).update(last_run=self.run, date_last_modified=self.placeholder)
 
     def diff_kind(self, kind: str, records: Iterable[PublishedRecord]) -> set[str]:
         produced: set[str] = set()
@@ -146,7 +179,7 @@ class _Publisher:
             ids = [r.sourced_id for r in batch]
             existing = {
                 row[1]: row
-                for row in PublishedObject.objects.filter(kind=kind, sourced_id__in=ids).values_list(
+                for row in PublishedObject.objects.filter(kind=kind, sourced_id__in=ids, tenant=0).values_list(
                     "pk", "sourced_id", "content_hash", "status", "school_id"
                 )
             }
@@ -182,26 +215,26 @@ class _Publisher:
         examples = PublishedObject.objects.filter(pk__in=gone[:EXAMPLES]).values_list("sourced_id", "payload")
         self.changes[kind].note("deleted", len(gone), [describe(kind, sid, payload) for sid, payload in examples])
         if self.write:
-            self.tombstone(gone)
+            self.tombstone(gone, kind)
         return len(gone)
 
     def tombstone_orphan_districts(self) -> None:
         """A district org stays active while an active school org names it as parent."""
         parents = PublishedObject.objects.filter(kind="org", subtype="school", status=ACTIVE, parent_ref=OuterRef("sourced_id"))
-        orphans = PublishedObject.objects.filter(kind="org", school__isnull=True, status=ACTIVE).exclude(
+        orphans = PublishedObject.objects.filter(kind="org", school__isnull=True, tenant=0, status=ACTIVE).exclude(
             sourced_id__in=Subquery(parents.values("parent_ref"))
         )
         if self.write:
             orphan_ids = list(orphans.values_list("pk", flat=True))
             self.changes["org"].note("deleted", len(orphan_ids), [])
-            self.tombstone(orphan_ids)
+            self.tombstone(orphan_ids, "org")
 
     def guard(self, kind: str, deleted: int, active_before: int) -> None:
         percent, minimum = lis_setting("MASS_DELETION_PERCENT"), lis_setting("MASS_DELETION_MIN_OBJECTS")
         if deleted > minimum and deleted * 100 > percent * active_before:
             reason = (
                 f"{deleted} of {active_before} published {GUARDED_KINDS[kind]} ({deleted * 100 // active_before}%) would become "
-                f"tobedeleted; the limit is {percent}%. Check the active year, the last import and the ticks, "
+                f"tobedeleted; the limit is {percent}%. Check the active year, the last import, the ticks and the \"should sync school\" switch, "
                 f"then confirm the run."
             )
             self.hold_reason = "\n".join(filter(None, [self.hold_reason, reason]))
@@ -263,21 +296,27 @@ class _Publisher:
         PublishedReference.objects.filter(obj_id__in=[pk for pk, _ in updates]).delete()
         self._references(with_lists)
 
-    def tombstone(self, pks: list[int]) -> None:
+    def tombstone(self, pks: list[int], kind: str) -> None:
+        # A demographics tombstone says only that the record is gone: no birth date, no sex.
+        private = {"payload": {}, "content_hash": ""} if kind == "demographics" else {}
         for start in range(0, len(pks), BATCH):
             PublishedObject.objects.filter(pk__in=pks[start : start + BATCH]).update(
-                status=TOBEDELETED, date_last_modified=self.placeholder, last_run=self.run
+                status=TOBEDELETED, date_last_modified=self.placeholder, last_run=self.run, **private
             )
 
-    def stamp_and_purge(self) -> tuple[dt.datetime, int]:
-        """Purge expired tombstones, then give everything this run touched the commit time."""
+    def purge(self) -> int:
+        """Delete tombstones older than the retention; returns how many."""
         cutoff = timezone.now() - dt.timedelta(days=lis_setting("TOMBSTONE_RETENTION_DAYS"))
-        # The school's expired tombstones, and those of shared district orgs no school names any more.
+        # The school's expired tombstones, and those without a school: shared district orgs no
+        # school names any more, and tenant tombstones (lis.publication.tenants).
         expired = PublishedObject.objects.filter(status=TOBEDELETED, date_last_modified__lt=cutoff).exclude(last_run=self.run)
-        purged = published_objects_delete(expired.filter(Q(school=self.school) | Q(school__isnull=True)))
+        return published_objects_delete(expired.filter(Q(school=self.school) | Q(school__isnull=True)))
+
+    def stamp(self) -> dt.datetime:
+        """Give everything this run touched the commit time. Call it holding the commit-order lock."""
         stamp = _now_ms()
         PublishedObject.objects.filter(last_run=self.run).update(date_last_modified=stamp)
-        return stamp, purged
+        return stamp
 
 
 def publish_school(
@@ -310,35 +349,72 @@ def publish_school(
         publisher.publish()
         return PublicationResult("dry_run", publisher.changes, hold_reason=publisher.hold_reason)
 
-    if run is None:
-        run = PublicationRun.objects.create(
-            school=school, trigger=trigger, triggered_by=triggered_by, allow_mass_deletion=allow_mass_deletion, confirms=confirms
-        )
-    else:
-        run.status = RunStatus.RUNNING
-        run.save(update_fields=["status"])
-    if not lock_acquire(school_id=school.pk, holder=str(run.pk)):
-        _finish(run, RunStatus.FAILED, error="Another publication of this school is running.")
+    lock = SchoolRunLock(school.pk)
+    if not lock.acquire():  # before any write: on SQLite the live run may hold the write lock
+        _refuse(school, run, trigger=trigger, triggered_by=triggered_by, allow_mass_deletion=allow_mass_deletion, confirms=confirms)
         raise PublicationInProgress(f"Another publication of {school} is running.")
+    try:
+        if run is None:
+            run = PublicationRun.objects.create(
+                school=school, trigger=trigger, triggered_by=triggered_by, allow_mass_deletion=allow_mass_deletion, confirms=confirms
+            )
+        else:
+            run.status = RunStatus.RUNNING
+            run.save(update_fields=["status"])
+        _abandon_dead_runs(school, run)
+        return _run(school, run, progress)
+    finally:
+        lock.release()
+
+
+def _run(school: School, run: PublicationRun, progress: Callable | None) -> PublicationResult:
     publisher = _Publisher(school, run=run, allow_mass_deletion=run.allow_mass_deletion, progress=progress)
+    order = CommitOrderLock()
     try:
         with transaction.atomic():
             publisher.publish()
-            stamp, purged = publisher.stamp_and_purge()
-            run.committed_at = stamp
+            purged = publisher.purge()
             # "withheld": users not published because of their email, per reason (SchoolData.withheld).
             counts = {**_counts(publisher.changes), "purged": purged, "withheld": publisher.data.withheld()}
+            # From the stamp to the commit, API requests wait (lis.publication.lock): a pull that
+            # starts after the stamp reads the committed run, so no delta can miss it.
+            order.acquire()
+            run.committed_at = publisher.stamp()
             _finish(run, RunStatus.SUCCEEDED, counts=counts)
+        order.release()
         _analyze()
         return PublicationResult(RunStatus.SUCCEEDED, publisher.changes, run=run, purged=purged)
     except MassDeletionHeld as held:
         _finish(run, RunStatus.HELD, hold_reason=str(held), counts=_counts(publisher.changes))
         return PublicationResult(RunStatus.HELD, publisher.changes, run=run, hold_reason=str(held))
     except Exception as exc:  # noqa: BLE001 — any failure must be logged on the run, then re-raised
+        order.release()
         _finish(run, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        lock_release(school_id=school.pk, holder=str(run.pk))
+        order.release()
+
+
+REFUSED = "Another publication of this school is running."
+
+
+def _refuse(school: School, run: PublicationRun | None, **fields) -> None:
+    """Log a run refused because another holds the school lock (best effort on a busy SQLite file)."""
+    try:
+        if run is None:
+            run = PublicationRun(school=school, **fields)
+        _finish(run, RunStatus.FAILED, error=REFUSED)
+    except OperationalError:  # SQLite's write lock held past the busy timeout: the refusal still stands
+        logger.warning("Could not log the refused publication of %s: the database is busy", school)
+
+
+def _abandon_dead_runs(school: School, run: PublicationRun) -> None:
+    """Mark abandoned every other "running" run of ``school``: we hold its lock, so their process is gone."""
+    PublicationRun.objects.filter(school=school, status=RunStatus.RUNNING).exclude(pk=run.pk).update(
+        status=RunStatus.ABANDONED,
+        finished_at=timezone.now(),
+        error="Abandoned: its process stopped before finishing (the next run found its lock free).",
+    )
 
 
 def published_objects_delete(queryset) -> int:
@@ -356,7 +432,7 @@ def published_objects_delete(queryset) -> int:
 
 COPY_COLUMNS = (
     "kind", "sourced_id", "school_id", "status", "date_last_modified", "subtype", "payload", "content_hash",
-    *REF_COLUMNS, "last_run_id",
+    *REF_COLUMNS, "last_run_id", "tenant",
 )
 
 

@@ -14,17 +14,26 @@ Over either limit → 429 ``server_busy`` envelope with ``Retry-After``. Unknown
 hashing (the toolkit looks the application up first); only the IP limit applies to them.
 Grants other than ``client_credentials`` are refused by the OAuth server itself
 (:data:`.server.ClientCredentialsServer`) before any client or user lookup.
+
+The answer is always JSON: a database too busy to store the token (SQLite during a long
+publication) is 503 ``server_busy`` with ``Retry-After``, and any other failure a 500 envelope,
+never Django's HTML error page.
 """
 
 from __future__ import annotations
 
+import logging
+
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from oauth2_provider.views import TokenView
 
 from ..conf import api_setting
-from ..errors import SERVER_BUSY, error_response
+from ..errors import INTERNAL_ERROR, SERVER_BUSY, database_busy_response, error_response
 from ..ratelimit import hit_rate_limit
 from .validators import TokenRateExceeded
+
+log = logging.getLogger(__name__)
 
 
 def _busy(retry_after: int) -> HttpResponse:
@@ -42,3 +51,8 @@ class OneRosterTokenView(TokenView):
             return super().post(request, *args, **kwargs)
         except TokenRateExceeded as exceeded:
             return _busy(exceeded.retry_after)
+        except OperationalError as exc:
+            return database_busy_response(exc)
+        except Exception:  # noqa: BLE001 — SDS gets JSON whatever went wrong
+            log.exception("Token request failed")
+            return error_response(500, INTERNAL_ERROR, "The server could not issue a token.")

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
 import threading
+import time
+from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
@@ -13,7 +17,6 @@ from django.utils import timezone
 from lis.models import (
     ClassSelection,
     CourseSelection,
-    PublicationLock,
     PublicationRun,
     PublishedObject,
     PublishedReference,
@@ -22,9 +25,11 @@ from lis.models import (
 )
 from lis.publication import PublicationInProgress, homeroom_course_id, publish_school
 from lis.publication import service as publication_service
+from lis.publication.lock import SchoolRunLock
 from myschool import models as m
 from myschool.oneroster_csv import import_oneroster_csv
 from tests import factories as f
+from tests.lis import publication_process
 from tests.lis.publication_fixtures import published, small_school, state
 
 CONTOSO = settings.SAMPLE_ROSTER
@@ -200,9 +205,15 @@ def test_switching_a_school_off_tombstones_everything_once(small, settings):
     publish_school(small.school)
     SchoolSyncSettings.objects.filter(school=small.school).update(should_sync=False)
 
-    result = publish_school(small.school)
+    before = state()
 
-    assert result.status == RunStatus.SUCCEEDED  # deliberate, so not held
+    held = publish_school(small.school)  # the guard covers switching off too
+
+    assert held.status == RunStatus.HELD and state() == before
+    assert held.hold_reason.startswith("3 of 3 published classes (100%) would become tobedeleted")
+    assert "should sync school" in held.hold_reason
+    result = publish_school(small.school, allow_mass_deletion=True, confirms=held.run)
+    assert result.status == RunStatus.SUCCEEDED
     assert set(PublishedObject.objects.values_list("status", flat=True)) == {"tobedeleted"}
     before = state()
     publish_school(small.school)
@@ -246,25 +257,82 @@ def test_a_failure_midway_leaves_the_previous_publication_served(small, monkeypa
     assert state() == before
     run = PublicationRun.objects.latest("pk")
     assert run.status == RunStatus.FAILED and "RuntimeError: disk on fire" in run.error and run.finished_at
-    assert PublicationLock.objects.get(school=small.school).holder == ""  # released
+    assert lock_is_free(small.school)  # released
 
 
-def test_a_held_lock_refuses_a_second_run(small):
-    PublicationLock.objects.create(school=small.school, holder="999", expires_at=timezone.now() + dt.timedelta(hours=1))
-    with pytest.raises(PublicationInProgress):
-        publish_school(small.school)
+@contextmanager
+def lock_held_elsewhere(school):
+    """The school's run lock held by another connection (another thread), as a live run holds it."""
+    taken, done = threading.Event(), threading.Event()
+    outcome = {}
+
+    def hold():
+        from django.db import connection
+
+        lock = SchoolRunLock(school.pk)
+        outcome["taken"] = lock.acquire()
+        taken.set()
+        done.wait(30)
+        lock.release()
+        connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    taken.wait(10)
+    try:
+        yield outcome["taken"]
+    finally:
+        done.set()
+        thread.join(10)
+
+
+def lock_is_free(school) -> bool:
+    with lock_held_elsewhere(school) as taken:
+        return taken
+
+
+def test_a_held_lock_refuses_a_second_run_and_logs_it(small):
+    with lock_held_elsewhere(small.school) as taken:
+        assert taken
+        with pytest.raises(PublicationInProgress):
+            publish_school(small.school, trigger="support")
     assert not PublishedObject.objects.exists()
-    assert PublicationRun.objects.latest("pk").status == RunStatus.FAILED
+    refused = PublicationRun.objects.latest("pk")
+    assert (refused.status, refused.trigger, refused.error) == (
+        RunStatus.FAILED, "support", "Another publication of this school is running."
+    )
+    assert refused.finished_at is not None
+    assert lock_is_free(small.school)
 
 
-def test_an_abandoned_lock_is_taken_over_and_its_run_marked_failed(small):
-    crashed = PublicationRun.objects.create(school=small.school, trigger="nightly")
-    PublicationLock.objects.create(school=small.school, holder=str(crashed.pk), expires_at=timezone.now() - dt.timedelta(seconds=1))
+def test_a_run_left_running_is_marked_abandoned_by_the_next_run(small):
+    crashed = PublicationRun.objects.create(school=small.school, trigger="nightly")  # status running, no live lock
 
     assert publish_school(small.school).status == RunStatus.SUCCEEDED
 
     crashed.refresh_from_db()
-    assert crashed.status == RunStatus.FAILED and "Abandoned" in crashed.error
+    assert crashed.status == RunStatus.ABANDONED and "Abandoned" in crashed.error and crashed.finished_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_run_is_noticed_at_once_and_the_next_run_proceeds():
+    small = small_school()
+    child = publication_process.start(small.school.code, "user", 600)  # stops inside its transaction
+    try:
+        dead = PublicationRun.objects.get(status=RunStatus.RUNNING)
+        assert not lock_is_free(small.school)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+
+    started = time.monotonic()
+    result = publish_school(small.school)
+
+    assert result.status == RunStatus.SUCCEEDED
+    assert time.monotonic() - started < 30  # not LIS_LOCK_TIMEOUT_SECONDS: the dead process's lock died with it
+    dead.refresh_from_db()
+    assert dead.status == RunStatus.ABANDONED and dead.finished_at is not None
+    assert PublishedObject.objects.filter(status="active", kind="user").count() == 9  # 6 students, 3 teachers
 
 
 @pytest.mark.django_db(transaction=True)
