@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from lis.conf import lis_setting
 from lis.models import PublicationRun, RunStatus, RunTrigger
 from myschool.models import School
+from myschool.synctime import sync_time, sync_zone
 
 
 class OperationRefused(Exception):
@@ -35,9 +34,6 @@ class Allowance:
     next_allowed_at: dt.datetime | None
 
 
-def sync_zone() -> ZoneInfo:
-    """The zone of the nightly run and of "per day" (``SYNC_TIME_ZONE``, default CET)."""
-    return ZoneInfo(settings.SYNC_TIME_ZONE)
 
 
 def local_day_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -95,7 +91,7 @@ def publish_now(school: School, *, user, now: dt.datetime | None = None) -> Publ
         when = allowance.next_allowed_at
         raise OperationRefused(
             f"{school} was already published by support {allowance.used} time(s) today (limit {allowance.limit}). "
-            f"The next extra run is allowed from {when:%Y-%m-%d %H:%M} {when.tzname()}; the nightly run happens then too."
+            f"The next extra run is allowed from {sync_time(when)}; the nightly run happens then too."
         )
     return _dispatch(_queue(school, user=user))
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import OuterRef, Subquery
-from django.utils import timezone
 
 from myschool.admin import SCHOOL_FILTER, SchoolScopedAdmin
+from myschool.synctime import sync_time
 
 from ..models import FeatureGrant, PublicationRun, RunStatus, SchoolSyncSettings
 from ..operations import OperationRefused, confirm_held_run, publish_now
@@ -54,7 +54,7 @@ class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
     def last_run(self, obj) -> str:
         if not obj.last_run_at:
             return "—"
-        return f"{RunStatus(obj.last_run_status).label} at {timezone.localtime(obj.last_run_at):%Y-%m-%d %H:%M}"
+        return f"{RunStatus(obj.last_run_status).label} at {sync_time(obj.last_run_at)}"
 
     @admin.action(description="Publish now (once per school per day)", permissions=["publish"])
     def publish_now(self, request, queryset):
