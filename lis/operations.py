@@ -104,4 +104,10 @@ def confirm_held_run(run: PublicationRun, *, user) -> PublicationRun:
     latest = PublicationRun.objects.filter(school=run.school_id).exclude(status=RunStatus.QUEUED).first()
     if run.status != RunStatus.HELD or latest is None or latest.pk != run.pk:
         raise OperationRefused("Only the latest run of a school, when it is held, can be confirmed.")
-    return _dispatch(_queue(run.school, user=user, allow_mass_deletion=True, confirms=run))
+    with transaction.atomic():
+        # Marked at once, so the held run no longer reads "Held for confirmation" and cannot be confirmed twice.
+        if not PublicationRun.objects.filter(pk=run.pk, status=RunStatus.HELD).update(status=RunStatus.CONFIRMED):
+            raise OperationRefused("Only the latest run of a school, when it is held, can be confirmed.")
+        run.status = RunStatus.CONFIRMED
+        queued = _queue(run.school, user=user, allow_mass_deletion=True, confirms=run)
+    return _dispatch(queued)

@@ -114,6 +114,7 @@ class RunStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     HELD = "held", "Held for confirmation"
+    CONFIRMED = "confirmed", "Held, then confirmed by support"
 
 
 class PublicationRun(models.Model):
