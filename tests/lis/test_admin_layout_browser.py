@@ -27,9 +27,12 @@ PAGES = {
     "school-sync-settings": "/admin/lis/schoolsyncsettings/",
 }
 HIDDEN = """(selector) => {
+  // Only the window scrolls, vertically: a column pushed out of its table's visible width
+  // (a horizontal scroll bar nobody notices) counts as hidden too.
   const hidden = [];
   for (const element of document.querySelectorAll(selector)) {
-    element.scrollIntoView({block: "center", inline: "center"});
+    const before = element.getBoundingClientRect();
+    window.scrollTo(0, window.scrollY + before.top + before.height / 2 - window.innerHeight / 2);
     const box = element.getBoundingClientRect();
     if (!box.width || !box.height) continue;
     const x = box.left + box.width / 2, y = box.top + box.height / 2;
@@ -75,7 +78,7 @@ def test_nothing_is_hidden_on_the_lis_and_email_pages(browser, live_server, scho
     problems = {}
     for width, (name, url) in ((width, item) for width in WIDTHS for item in PAGES.items()):
         page.set_viewport_size({"width": width, "height": 800})
-        page.goto(f"{url}?school={school_with_rows.pk}" if "lis/c" in url else url)
+        page.goto(f"{url}?school={school_with_rows.pk}")
         page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
         hidden = page.evaluate(HIDDEN, CHECKED)
         if hidden:
