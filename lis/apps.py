@@ -5,7 +5,7 @@ class LisConfig(AppConfig):
     """Sync settings and selections, Microsoft tenant integrations and the OneRoster publication."""
 
     name = "lis"
-    verbose_name = "Microsoft sync"
+    verbose_name = "Administer › Advanced options"  # the admin section (lis.admin.navigation)
 
     def ready(self) -> None:
         # Tell the one scoping module how the school-owned LIS models reach their School.

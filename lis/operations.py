@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from lis.conf import lis_setting
 from lis.models import PublicationRun, RunStatus, RunTrigger
 from myschool.models import School
+from myschool.synctime import sync_time, sync_zone
 
 
 class OperationRefused(Exception):
@@ -35,9 +34,6 @@ class Allowance:
     next_allowed_at: dt.datetime | None
 
 
-def sync_zone() -> ZoneInfo:
-    """The zone of the nightly run and of "per day" (``SYNC_TIME_ZONE``, default CET)."""
-    return ZoneInfo(settings.SYNC_TIME_ZONE)
 
 
 def local_day_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -95,7 +91,7 @@ def publish_now(school: School, *, user, now: dt.datetime | None = None) -> Publ
         when = allowance.next_allowed_at
         raise OperationRefused(
             f"{school} was already published by support {allowance.used} time(s) today (limit {allowance.limit}). "
-            f"The next extra run is allowed from {when:%Y-%m-%d %H:%M} {when.tzname()}; the nightly run happens then too."
+            f"The next extra run is allowed from {sync_time(when)}; the nightly run happens then too."
         )
     return _dispatch(_queue(school, user=user))
 
@@ -108,4 +104,10 @@ def confirm_held_run(run: PublicationRun, *, user) -> PublicationRun:
     latest = PublicationRun.objects.filter(school=run.school_id).exclude(status=RunStatus.QUEUED).first()
     if run.status != RunStatus.HELD or latest is None or latest.pk != run.pk:
         raise OperationRefused("Only the latest run of a school, when it is held, can be confirmed.")
-    return _dispatch(_queue(run.school, user=user, allow_mass_deletion=True, confirms=run))
+    with transaction.atomic():
+        # Marked at once, so the held run no longer reads "Held for confirmation" and cannot be confirmed twice.
+        if not PublicationRun.objects.filter(pk=run.pk, status=RunStatus.HELD).update(status=RunStatus.CONFIRMED):
+            raise OperationRefused("Only the latest run of a school, when it is held, can be confirmed.")
+        run.status = RunStatus.CONFIRMED
+        queued = _queue(run.school, user=user, allow_mass_deletion=True, confirms=run)
+    return _dispatch(queued)

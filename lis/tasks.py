@@ -53,7 +53,7 @@ def publish_school_task(self, school_id: int, *, trigger: str = RunTrigger.NIGHT
         alert_support(
             f"Nightly publication of {school} is held",
             f"The nightly publication of {school} was held and wrote nothing:\n\n{result.hold_reason}\n\n"
-            "Confirm it in the admin (Microsoft sync › Publication runs) once the cause is understood.",
+            "Confirm it in the admin (Administer › Advanced options › Publication runs) once the cause is understood.",
         )
     return result.status
 

@@ -15,6 +15,7 @@ learns nothing. Responses are never cached and send no referrer.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -31,7 +32,9 @@ TEMPLATE = "lis/handoff.html"
 
 
 def _page(request: HttpRequest, state: str, *, status: int = 200, **context) -> HttpResponse:
-    response = render(request, TEMPLATE, {"state": state, **context}, status=status)
+    # The first SUPPORT_EMAILS address is the contact the page names.
+    support_email = settings.SUPPORT_EMAILS[0] if settings.SUPPORT_EMAILS else ""
+    response = render(request, TEMPLATE, {"state": state, "support_email": support_email, **context}, status=status)
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response

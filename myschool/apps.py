@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class MySchoolConfig(AppConfig):
@@ -9,3 +10,10 @@ class MySchoolConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+
+
+class MySchoolAdminConfig(admin_apps.AdminConfig):
+    """``django.contrib.admin`` with MySchool's own site as ``admin.site`` (Django's documented way)."""
+
+    default = False  # named in INSTALLED_APPS; MySchoolConfig stays this module's default
+    default_site = "myschool.admin_site.MySchoolAdminSite"

@@ -68,7 +68,7 @@ SAMPLE_ROSTER = BASE_DIR / "myschool" / "sample_data" / "contoso-25"
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "myschool.apps.MySchoolAdminConfig",  # django.contrib.admin with MySchool's AdminSite
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "myschool.synctime.SyncTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -171,6 +172,8 @@ AXES_LOCKOUT_CALLABLE = "myschool.login_lockout.lockout_response"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# Dates people read: one format (myschool/formats), in the sync zone (myschool.synctime).
+FORMAT_MODULE_PATH = ["myschool.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -6,6 +6,9 @@ from django.views.generic import RedirectView
 
 from oneroster_api.oauth.views import OneRosterTokenView
 
+# A refused admin page is a styled admin page with the way back (plain 403 elsewhere).
+handler403 = "myschool.admin_site.permission_denied"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("oauth/token/", OneRosterTokenView.as_view(), name="oauth-token"),

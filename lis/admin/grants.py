@@ -7,14 +7,20 @@ pages; the feature grants give school administrators no permission on them.
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import OuterRef, Subquery
-from django.utils import timezone
+from django.contrib.auth.models import Group
+from django.db.models import Count, F, OuterRef, Q, Subquery
 
 from myschool.admin import SCHOOL_FILTER, SchoolScopedAdmin
+from myschool.roles import SCHOOL_ADMINISTRATORS_GROUP, SUPPORT_GROUP
+from myschool.synctime import next_publication_text, sync_time
 
 from ..models import FeatureGrant, PublicationRun, RunStatus, SchoolSyncSettings
-from ..operations import OperationRefused, confirm_held_run, publish_now
+from ..operations import OperationRefused, publish_now
+from ..publication import publish_school
 from ..selection.services import SETTINGS_FIELDS, school_sync_settings_update
+from .confirm import confirmation_page, confirmed
+from .publication import confirm_held_runs
+from .wording import summary_lines
 
 
 @admin.register(FeatureGrant)
@@ -32,6 +38,44 @@ class FeatureGrantAdmin(SchoolScopedAdmin):
         if not change:
             obj.granted_by = request.user
         super().save_model(request, obj, form, change)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "group":
+            # Only a school's own groups (every member is staff of one school); never Support or a global role.
+            kwargs["queryset"] = school_groups()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+
+        class GrantForm(form):
+            def clean(self):
+                cleaned = super().clean()
+                school, group = cleaned.get("school"), cleaned.get("group")
+                if school and group and not school_groups(school).filter(pk=group.pk).exists():
+                    self.add_error(
+                        "group",
+                        f"{group} is not a group of {school}: choose a group whose members are all staff of {school}.",
+                    )
+                return cleaned
+
+        return GrantForm
+
+
+def school_groups(school=None):
+    """Groups whose members are all staff of one school (of ``school`` when given), or that have no
+    members yet: a grant's possible groups.
+
+    Support's and the global role groups have members without a school, or from several, so never qualify.
+    """
+    groups = Group.objects.annotate(
+        members=Count("user", distinct=True),
+        schools=Count("user__school_staff__school", distinct=True),
+        staff=Count("user__school_staff", distinct=True),
+    ).filter(schools__lte=1, staff=F("members")).exclude(name__in=[SUPPORT_GROUP, SCHOOL_ADMINISTRATORS_GROUP])
+    if school is not None:
+        groups = groups.filter(Q(members=0) | Q(user__school_staff__school=school))
+    return groups.order_by("name").distinct()
 
 
 @admin.register(SchoolSyncSettings)
@@ -54,11 +98,32 @@ class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
     def last_run(self, obj) -> str:
         if not obj.last_run_at:
             return "—"
-        return f"{RunStatus(obj.last_run_status).label} at {timezone.localtime(obj.last_run_at):%Y-%m-%d %H:%M}"
+        return f"{RunStatus(obj.last_run_status).label} at {sync_time(obj.last_run_at)}"
 
     @admin.action(description="Publish now (once per school per day)", permissions=["publish"])
     def publish_now(self, request, queryset):
-        for settings in queryset.select_related("school"):
+        settings_list = list(queryset.select_related("school"))
+        if not confirmed(request):
+            consequences = []
+            for settings in settings_list:
+                preview = publish_school(settings.school, dry_run=True)
+                held = f" It would be held for confirmation: {preview.hold_reason}" if preview.hold_reason else ""
+                consequences.append(f"{settings.school}: " + " ".join(summary_lines(preview.changes)) + held)
+            consequences.append(
+                "Each school may be published by support once a day besides the nightly run "
+                f"(next: {next_publication_text()})."
+            )
+            return confirmation_page(
+                request,
+                self,
+                title="Publish now?",
+                consequences=consequences,
+                action="publish_now",
+                selected=[settings.pk for settings in settings_list],
+                button="Yes, publish now",
+                danger=False,
+            )
+        for settings in settings_list:
             try:
                 run = publish_now(settings.school, user=request.user)
             except OperationRefused as exc:
@@ -68,16 +133,19 @@ class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
 
     @admin.action(description="Confirm the held run", permissions=["publish"])
     def confirm_held(self, request, queryset):
+        runs, missing = [], []
         for settings in queryset.select_related("school"):
-            held = PublicationRun.objects.filter(school=settings.school).exclude(status=RunStatus.QUEUED).first()
-            try:
-                if held is None:
-                    raise OperationRefused("There is no run to confirm.")
-                run = confirm_held_run(held, user=request.user)
-            except OperationRefused as exc:
-                self.message_user(request, f"{settings.school}: {exc}", messages.ERROR)
-            else:
-                self.message_user(request, f"{settings.school}: confirmed; the new run {run.get_status_display().lower()}.")
+            latest = PublicationRun.objects.filter(school=settings.school).exclude(status=RunStatus.QUEUED).select_related("school").first()
+            (runs if latest is not None else missing).append(latest or settings.school)
+        for school in missing:
+            self.message_user(request, f"{school}: there is no run to confirm.", messages.ERROR)
+        return confirm_held_runs(self, request, runs, action="confirm_held")
+
+    def get_actions(self, request):
+        # Only support's operations: deleting a school's settings is never what "Publish now" sits next to.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     def has_publish_permission(self, request) -> bool:
         """Support's operations: whoever may change publication runs (the Support group)."""

@@ -16,11 +16,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from myschool.admin import ReadOnlyAdminMixin, SchoolScopedAdmin
+from myschool.synctime import sync_time
 
 from ..integrations.scope import integration_schools_removal, integration_schools_set
 from ..integrations.selectors import integration_schools_with_last_publication, integrations_with_health
@@ -42,7 +42,7 @@ REASON_TEMPLATE = "admin/lis/integration/action_reason.html"
 
 
 def _when(value) -> str:
-    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if value else "—"
+    return sync_time(value)
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -1,64 +1,26 @@
-"""The school-facing admin navigation: *Administer › Advanced options* holds the LIS pages.
+"""Where the LIS pages sit in the admin: one section, *Administer › Advanced options*.
 
-Django groups models by app. The LIS pages a school administrator uses live in the ``lis``
-app next to support-only models (integrations, grants, publication runs), so the ``lis``
-section is split: the models named in :data:`ADVANCED_OPTIONS_MODELS` form their own section
-called :data:`ADVANCED_OPTIONS`; the rest stays under the app's name ("Microsoft sync").
-For school administrators the section also holds :data:`SCHOOL_ADMINISTRATOR_MODELS` (their
-Microsoft integration and publication runs, read-only); support finds those under "Microsoft sync" with its other
-pages. Which models a user sees at all is still decided by their permissions.
+MySchool's administrators find LIS Courses and LIS Classes under *Administer › Advanced options*,
+so that is the one name of the ``lis`` app's section: in the sidebar, on the index, in the
+breadcrumbs and as the section page's title (the app's ``verbose_name`` is the same string, so
+Django's own breadcrumbs agree). The school-facing pages come first, then the rest sorted by name.
+Which pages a user sees is decided by their permissions. "LIS" is explained once, in the
+section's description on the index and the section page.
 """
 
 from __future__ import annotations
 
 from django.contrib.admin import AdminSite
 
-from myschool.scoping import sees_all_schools
-
 ADVANCED_OPTIONS = "Administer › Advanced options"
-# object_name of each model in the section, in the order it is listed.
-ADVANCED_OPTIONS_MODELS = ("CourseSelection", "ClassSelection", "SelectionChange")
-# Listed after those, for school administrators only.
-SCHOOL_ADMINISTRATOR_MODELS = ("Integration", "PublicationRun")
+# object_name of each model listed first, in this order.
+ADVANCED_OPTIONS_MODELS = ("CourseSelection", "ClassSelection", "SelectionChange", "Integration", "PublicationRun")
+LIS_EXPLAINED = (
+    "LIS (Learning Information System) pages: choose which of the school's courses and classes MySchool "
+    "sends to Microsoft School Data Sync each night, so Teams gets them."
+)
 
 
-def school_facing_app_list(app_list: list[dict], *, school_administrator: bool = False) -> list[dict]:
-    """Return ``app_list`` (``AdminSite.get_app_list``'s shape) with the ``lis`` section split in two.
-
-    With ``school_administrator`` the :data:`SCHOOL_ADMINISTRATOR_MODELS` join the advanced
-    options. Sections stay sorted by name; a section left without models is dropped. Pure: the
-    input is not changed.
-    """
-    section = ADVANCED_OPTIONS_MODELS + (SCHOOL_ADMINISTRATOR_MODELS if school_administrator else ())
-    arranged = []
-    for app in app_list:
-        if app["app_label"] != "lis":
-            arranged.append(app)
-            continue
-        advanced = [model for model in app["models"] if model["object_name"] in section]
-        advanced.sort(key=lambda model: section.index(model["object_name"]))
-        rest = [model for model in app["models"] if model["object_name"] not in section]
-        if advanced:
-            arranged.append({**app, "name": ADVANCED_OPTIONS, "models": advanced})
-        if rest:
-            arranged.append({**app, "models": rest})
-    return sorted(arranged, key=lambda app: app["name"].lower())
-
-
-def install_school_facing_sections(site: AdminSite) -> None:
-    """Make ``site.get_app_list`` (the index, the app pages and the sidebar) use :func:`school_facing_app_list`.
-
-    The project keeps Django's default admin site, whose class ``INSTALLED_APPS`` would have
-    to name to be replaced, so the one method is wrapped on the instance. Idempotent.
-    """
-    if getattr(site, "_school_facing_sections", False):
-        return
-    build_app_list = site.get_app_list
-
-    def get_app_list(request, app_label=None):
-        return school_facing_app_list(
-            build_app_list(request, app_label), school_administrator=not sees_all_schools(request.user)
-        )
-
-    site.get_app_list = get_app_list
-    site._school_facing_sections = True
+def register_lis_section(site: AdminSite) -> None:
+    """Name and order the ``lis`` section on ``site`` (a :class:`~myschool.admin_site.MySchoolAdminSite`)."""
+    site.register_section("lis", name=ADVANCED_OPTIONS, model_order=ADVANCED_OPTIONS_MODELS, description=LIS_EXPLAINED)

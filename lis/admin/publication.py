@@ -7,6 +7,7 @@ users)" (:func:`last_publication`) and the *preview of tonight* page (a dry run)
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
@@ -17,11 +18,14 @@ from django.utils.html import format_html, format_html_join
 from myschool.admin import SCHOOL_FILTER, SchoolScopedAdmin
 from myschool.models import School
 from myschool.scoping import scope_to_user
+from myschool.synctime import sync_time
 
 from ..models import PublicationRun, PublishedObject, PublishedStatus, RunStatus
 from ..operations import OperationRefused, confirm_held_run
 from ..publication import publish_school
 from ..publication.collect import KIND_ORDER
+from .confirm import confirmation_page, confirmed
+from .wording import CHANGE_WORDS, KIND_WORDS, changes_in_words
 
 CHANGES = ("created", "updated", "deleted", "unchanged")
 
@@ -52,18 +56,19 @@ def last_publication(school_ids: list[int]) -> dict[int, dict]:
 
 @admin.register(PublicationRun)
 class PublicationRunAdmin(SchoolScopedAdmin):
-    """Every publication run: when, why, by whom, what it changed, how it ended. Nothing is editable;
-    support confirms a held run with the *confirm* action."""
+    """Every publication run: when, why, by whom, what it changed, how it ended. Nothing is editable
+    (the page is "View publication run"); support confirms a held run with the *confirm* action,
+    after a confirmation page."""
 
     list_display = ["started_at", "school", "trigger", "triggered_by", "status", "changes", "finished_at"]
     list_filter = [SCHOOL_FILTER, "status", "trigger"]
-    list_select_related = ["school", "triggered_by"]
+    list_select_related = ["school", "triggered_by", "confirms"]
     search_fields = ["school__name", "school__code", "error"]
     date_hierarchy = "started_at"
     actions = ["confirm_held"]  # the change permission stands for "may confirm"; every field stays read-only
     fields = [
         "school", "trigger", "triggered_by", "status", "started_at", "committed_at", "finished_at",
-        "counts_table", "withheld", "purged", "hold_reason", "error", "allow_mass_deletion", "confirms",
+        "counts_table", "withheld", "purged", "hold_reason", "error", "mass_deletion", "confirms",
     ]
     readonly_fields = fields
 
@@ -75,22 +80,36 @@ class PublicationRunAdmin(SchoolScopedAdmin):
 
     @admin.display(description="changes")
     def changes(self, run: PublicationRun) -> str:
-        """``+created ~updated −deleted`` over all kinds, e.g. ``+12 ~3 −1``."""
+        """``12,870 added · 3 changed · 1 removed`` over all kinds; a held run wrote nothing."""
+        if run.status in (RunStatus.HELD, RunStatus.CONFIRMED):
+            return "held: nothing written"
+        if not run.counts:
+            return "—"
         totals = {change: 0 for change in CHANGES}
-        for kind, counts in (run.counts or {}).items():
+        for counts in run.counts.values():
             if isinstance(counts, dict):
                 for change in CHANGES:
                     totals[change] += counts.get(change, 0)
-        if run.status == RunStatus.HELD or not run.counts:
-            return "—" if run.status != RunStatus.HELD else "held: nothing written"
-        return f"+{totals['created']} ~{totals['updated']} −{totals['deleted']}"
+        return f"{totals['created']:,} added · {totals['updated']:,} changed · {totals['deleted']:,} removed"
+
+    @admin.display(description="mass deletion allowed")
+    def mass_deletion(self, run: PublicationRun) -> str:
+        """Only a run confirmed by support after a held run may tombstone beyond the guard."""
+        if run.allow_mass_deletion and run.confirms_id:
+            return f"Yes: confirmed by support after the held run of {sync_time(run.confirms.started_at)}"
+        return "No"
 
     @admin.display(description="counts per kind")
     def counts_table(self, run: PublicationRun) -> str:
-        rows = [(kind, *(run.counts[kind].get(c, 0) for c in CHANGES)) for kind in KIND_ORDER if kind in (run.counts or {})]
+        rows = [
+            (KIND_WORDS[kind][1], *(f"{run.counts[kind].get(c, 0):,}" for c in CHANGES))
+            for kind in KIND_ORDER
+            if isinstance((run.counts or {}).get(kind), dict)
+        ]
         if not rows:
             return "—"
-        head = format_html("<tr><th>kind</th>{}</tr>", format_html_join("", "<th>{}</th>", ((c,) for c in CHANGES)))
+        words = [CHANGE_WORDS.get(c, c) for c in CHANGES]
+        head = format_html("<tr><th>in Microsoft</th>{}</tr>", format_html_join("", "<th>{}</th>", ((c,) for c in words)))
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
         return format_html("<table>{}{}</table>", head, body)
 
@@ -104,15 +123,18 @@ class PublicationRunAdmin(SchoolScopedAdmin):
     def purged(self, run: PublicationRun) -> int:
         return (run.counts or {}).get("purged", 0)
 
-    @admin.action(description="Confirm the held run (let it tombstone beyond the guard)", permissions=["change"])
+    @admin.action(description="Confirm the held run (let it remove beyond the guard)", permissions=["change"])
     def confirm_held(self, request, queryset):
-        for run in queryset.select_related("school"):
-            try:
-                confirmation = confirm_held_run(run, user=request.user)
-            except OperationRefused as exc:
-                self.message_user(request, f"{run.school}: {exc}", messages.ERROR)
-            else:
-                self.message_user(request, f"{run.school}: confirmed; the new run {confirmation.get_status_display().lower()}.")
+        return confirm_held_runs(self, request, list(queryset.select_related("school")), action="confirm_held")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Nothing on a run is editable: the page is "View publication run", without save buttons.
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
+                         "show_save_and_add_another": False, "show_delete": False}
+        run = self.get_object(request, object_id)
+        if run is not None:
+            extra_context["title"] = f"View publication run: {run.school}, {sync_time(run.started_at)}"
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.preview_view)
@@ -129,12 +151,48 @@ class PublicationRunAdmin(SchoolScopedAdmin):
             "title": f"Preview of tonight's publication: {school.name}",
             "school": school,
             "result": result,
-            "rows": [(kind, result.changes[kind]) for kind in KIND_ORDER],
+            "rows": changes_in_words(result.changes),
             "last": last_publication([school.pk])[school.pk],
             "runs_url": reverse("admin:lis_publicationrun_changelist") + f"?school__id__exact={school.pk}",
             "opts": self.opts,
         }
         return TemplateResponse(request, "admin/lis/publication_preview.html", context)
+
+
+def confirm_held_runs(model_admin, request, runs: list[PublicationRun], *, action: str):
+    """The *confirm the held run* action of the run list and of School sync settings: a confirmation
+    page with what each held run would remove (in MySchool words), then :func:`confirm_held_run`."""
+    if not confirmed(request):
+        held = [run for run in runs if run.status == RunStatus.HELD]
+        if held:
+            consequences = []
+            for run in held:
+                deleted = {kind: counts.get("deleted", 0) for kind, counts in (run.counts or {}).items() if isinstance(counts, dict)}
+                removed = ", ".join(f"{n:,} {KIND_WORDS.get(kind, (kind, kind))[1]}" for kind, n in deleted.items() if n)
+                consequences.append(
+                    f"{run.school}: the run of {sync_time(run.started_at)} was held ({run.hold_reason}). "
+                    f"Confirming publishes again and removes from Microsoft: {removed or 'nothing'}."
+                )
+            consequences.append("Removed students and teachers lose their Teams classes. This cannot be undone from MySchool.")
+            return confirmation_page(
+                request,
+                model_admin,
+                title="Confirm the held run?",
+                consequences=consequences,
+                action=action,
+                selected=request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+                button="Yes, publish and remove them",
+            )
+    for run in runs:
+        try:
+            confirmation = confirm_held_run(run, user=request.user)
+        except OperationRefused as exc:
+            model_admin.message_user(request, f"{run.school}: {exc}", messages.ERROR)
+        else:
+            model_admin.message_user(
+                request, f"{run.school}: confirmed; the new run {confirmation.get_status_display().lower()}."
+            )
+    return None
 
 
 def may_preview(user) -> bool:

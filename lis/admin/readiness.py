@@ -3,8 +3,7 @@
 ``/admin/lis/readiness/`` sends a school administrator to their school's report and shows support
 the integrations and schools to choose from; ``…/school/<id>/`` is a school's report (anyone who
 may see that school's students), ``…/integration/<id>/`` an integration's (support). They are
-not model pages, so importing this module adds their URLs to the admin site, as
-:mod:`.navigation` arranges its sections: by wrapping one method of the site instance.
+not model pages: :func:`readiness_urls` gives them to the site's ``register_urls``.
 :func:`readiness_summary` is the short form the LIS pages and the credential step show.
 """
 
@@ -113,30 +112,14 @@ def integration_readiness_view(request, integration_id: int):
     return TemplateResponse(request, "admin/lis/readiness/report.html", context)
 
 
-def install_readiness_urls(site: AdminSite) -> None:
-    """Add the readiness pages (names ``admin:lis_readiness``, ``…_school``, ``…_integration``) to ``site``. Idempotent."""
-    if getattr(site, "_readiness_urls", False):
-        return
-    build_urls = site.get_urls
-
-    def get_urls():
-        return [
-            path("lis/readiness/", site.admin_view(readiness_index), name="lis_readiness"),
-            path(
-                "lis/readiness/school/<int:school_id>/",
-                site.admin_view(school_readiness_view),
-                name="lis_readiness_school",
-            ),
-            path(
-                "lis/readiness/integration/<int:integration_id>/",
-                site.admin_view(integration_readiness_view),
-                name="lis_readiness_integration",
-            ),
-            *build_urls(),
-        ]
-
-    site.get_urls = get_urls
-    site._readiness_urls = True
-
-
-install_readiness_urls(admin.site)
+def readiness_urls(site: AdminSite) -> list:
+    """The readiness pages of ``site`` (names ``admin:lis_readiness``, ``…_school``, ``…_integration``)."""
+    return [
+        path("lis/readiness/", site.admin_view(readiness_index), name="lis_readiness"),
+        path("lis/readiness/school/<int:school_id>/", site.admin_view(school_readiness_view), name="lis_readiness_school"),
+        path(
+            "lis/readiness/integration/<int:integration_id>/",
+            site.admin_view(integration_readiness_view),
+            name="lis_readiness_integration",
+        ),
+    ]

@@ -27,6 +27,7 @@ from ..permissions import user_may_set_school_sync
 from ..readiness import school_readiness
 from ..selection.selectors import class_selections_with_counts, course_selections_with_counts, selection_counts
 from ..selection.services import school_sync_settings_update, selections_set_sync, selections_sync
+from .confirm import confirmation_page, confirmed
 from .filters import GradeFilter, SchoolFilter, SyncedFilter, WithoutTeacherFilter, chosen_school_id
 from .publication import last_publication
 from .readiness import readiness_summary
@@ -87,7 +88,34 @@ class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
 
     @admin.action(description="Remove from sync", permissions=["change"])
     def remove_from_sync(self, request, queryset):
-        self._set_sync(request, queryset, sync=False)
+        if confirmed(request):
+            self._set_sync(request, queryset, sync=False)
+            return None
+        synced = list(queryset.filter(sync=True))
+        if not synced:
+            self._set_sync(request, queryset, sync=False)  # nothing leaves Microsoft: the message says so
+            return None
+        noun = self.opts.verbose_name if len(synced) == 1 else self.opts.verbose_name_plural
+        students = sum(obj.student_count for obj in synced)
+        teachers = sum(obj.teacher_count for obj in synced)
+        return confirmation_page(
+            request,
+            self,
+            title=f"Remove {len(synced)} {noun} from sync?",
+            consequences=[
+                f"Tonight's publication removes {len(synced)} {noun} from Microsoft: their Teams lose "
+                f"{students} student and {teachers} teacher enrolments.",
+                "Students and teachers stay in Microsoft while another synced course or class has them.",
+            ],
+            items=[self.row_label(obj) for obj in synced],
+            action="remove_from_sync",
+            selected=[obj.pk for obj in queryset],
+            button="Yes, remove from sync",
+        )
+
+    def row_label(self, obj) -> str:
+        """``Art 10A (24 students)``: a selected row in MySchool words."""
+        return f"{getattr(obj, self.group_field).name} ({obj.student_count} students)"
 
     def _set_sync(self, request, queryset, *, sync: bool) -> None:
         changed = selections_set_sync(selections=queryset, sync=sync, user=request.user)
@@ -172,6 +200,24 @@ class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
             raise PermissionDenied
         school = get_object_or_404(School, pk=school_id)
         should_sync = request.POST.get("should_sync") == "on"
+        settings = getattr(school, "sync_settings", None)
+        if not should_sync and settings and settings.should_sync and not confirmed(request):
+            published = last_publication([school.pk])[school.pk]
+            url = reverse("admin:%s_%s_changelist" % (self.opts.app_label, self.opts.model_name))
+            return confirmation_page(
+                request,
+                self,
+                title=f"Switch {school.name} off?",
+                consequences=[
+                    f"Tonight's publication removes everything {school.name} has in Microsoft: "
+                    f"{published['classes']} classes and {published['users']} users (students and teachers).",
+                    "Their Teams lose these classes and members. Ticks on LIS Courses and LIS Classes are kept "
+                    "for when the school is switched on again.",
+                ],
+                hidden={"should_sync": "", "_changelist_filters": request.POST.get("_changelist_filters", "")},
+                button=f"Yes, switch {school.name} off",
+                back_url=url,
+            )
         _, changes = school_sync_settings_update(school=school, user=request.user, should_sync=should_sync)
         state = "on" if should_sync else "off"
         text = (

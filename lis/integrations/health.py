@@ -22,6 +22,8 @@ from lis.alerts import alert_support
 from lis.conf import lis_setting
 from lis.models import EventKind, Integration, IntegrationClient, IntegrationEvent, IntegrationStatus
 
+from myschool.synctime import sync_time
+
 from .selectors import integrations_with_health
 
 logger = logging.getLogger(__name__)
@@ -106,7 +108,7 @@ def integrations_alert_silent(*, now: dt.datetime | None = None) -> int:
     hours = lis_setting("SILENCE_ALERT_HOURS")
     lines = []
     for integration in silent:
-        last = f"{integration.last_request_at:%Y-%m-%d %H:%M} UTC" if integration.last_request_at else "never"
+        last = sync_time(integration.last_request_at, empty="never")
         admin_url = settings.PUBLIC_BASE_URL + reverse("admin:lis_integration_change", args=[integration.pk])
         lines.append(
             f"- {integration.name} (tenant {integration.tenant_id}, contact {integration.key_contact_name} "

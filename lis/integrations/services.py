@@ -53,6 +53,7 @@ from lis.models import (
 )
 from lis.readiness import readiness_blocking_problems
 from myschool.models import School
+from myschool.synctime import sync_time
 
 from . import crypto
 from .emails import handoff_email_send
@@ -233,8 +234,8 @@ def credentials_rotate(
         cooldown = dt.timedelta(hours=lis_setting("HANDOFF_COOLDOWN_HOURS"))
         if last is not None and now - last < cooldown:
             problems.append(
-                f"Credentials were last sent at {last:%Y-%m-%d %H:%M} UTC; "
-                f"the cool-down runs until {last + cooldown:%Y-%m-%d %H:%M} UTC."
+                f"Credentials were last sent at {sync_time(last)}; "
+                f"the cool-down runs until {sync_time(last + cooldown)}."
             )
         if integration.status != S.ACTIVE:
             problems += readiness_blocking_problems(integration)
@@ -303,12 +304,14 @@ def _hand_over(
 
 def handoff_close(handoff: CredentialHandoff, outcome: str, *, now: dt.datetime) -> None:
     """End ``handoff`` with ``outcome`` and erase its ciphertext. A never-revealed handoff that did
-    not end in confirmation retires its client: nobody can know that secret."""
+    not end in confirmation retires its client (nobody can know that secret) unless the client is
+    working (it has taken a token): an unconfirmed new client never cuts off a working one; only
+    a compromise rotation (:func:`credentials_rotate`) or a suspension does."""
     handoff.outcome = outcome
     handoff.closed_at = now
     handoff.ciphertext = b""
     handoff.save(update_fields=["outcome", "closed_at", "ciphertext"])
-    if outcome != HandoffOutcome.CONFIRMED and handoff.revealed_at is None:
+    if outcome != HandoffOutcome.CONFIRMED and handoff.revealed_at is None and handoff.client.last_token_at is None:
         clients_retire([handoff.client], now=now, actor=None, reason="", detail="Its link was never opened.")
 
 

@@ -13,6 +13,7 @@ from oauth2_provider.settings import oauth2_settings
 
 from lis.oneroster import ALL_SCOPES
 from myschool.models import School
+from myschool.synctime import sync_time
 
 
 def validate_tenant_id(value: str) -> None:
@@ -206,7 +207,7 @@ class IntegrationEvent(models.Model):
         indexes = [models.Index(fields=["integration", "-at"], name="integrationevent_recent")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} at {sync_time(self.at)}"
 
 
 class MicrosoftDomain(models.Model):

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from myschool.models import School
+from myschool.synctime import sync_time
 
 
 class Kind(models.TextChoices):
@@ -127,6 +128,7 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     HELD = "held", "Held for confirmation"
     ABANDONED = "abandoned", "Abandoned (its process died)"
+    CONFIRMED = "confirmed", "Held, then confirmed by support"
 
 
 class PublicationRun(models.Model):
@@ -160,4 +162,4 @@ class PublicationRun(models.Model):
         indexes = [models.Index(fields=["school", "-started_at"], name="publicationrun_school_started")]
 
     def __str__(self) -> str:
-        return f"{self.school} {self.get_trigger_display()} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+        return f"{self.school} {self.get_trigger_display()} {sync_time(self.started_at)} {self.status}"

@@ -47,9 +47,10 @@ def save_list(client: Client, url: str, flags: dict[int, bool]):
     return client.post(url, data)
 
 
-def act(client: Client, url: str, action: str, pks: list[int]):
-    """POST the changelist's bulk ``action`` for the selections ``pks``."""
-    return client.post(url, {"action": action, "_selected_action": [str(pk) for pk in pks], "index": "0"})
+def act(client: Client, url: str, action: str, pks: list[int], *, confirm: bool = False):
+    """POST the changelist's bulk ``action`` for the selections ``pks`` (``confirm``: as the confirmation page does)."""
+    data = {"action": action, "_selected_action": [str(pk) for pk in pks], "index": "0"}
+    return client.post(url, {**data, "confirm": "yes"} if confirm else data)
 
 
 def selection(group):

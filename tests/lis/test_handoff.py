@@ -303,6 +303,32 @@ def test_a_resend_keeps_the_old_secret_working_until_the_new_one_is_confirmed(cl
 
 
 @pytest.mark.django_db
+def test_a_resend_never_cuts_off_a_working_client_whose_link_was_never_opened(client, creds, support):
+    # The demo's case: the secret reached SDS another way (printed), its link was never opened.
+    working = access_token(client, creds.client_id, creds.client_secret)
+    new = credentials_rotate(integration=creds.handoff.integration, actor=support, reason="contact changed")
+    assert api_get(client, working).status_code == 200
+    assert token_request(client, creds.client_id, creds.client_secret).status_code == 200
+    assert IntegrationClient.objects.get(client_id=creds.client_id).state != ClientState.RETIRED
+    assert not Integration.objects.get().events.filter(kind=EventKind.RETIRED).exists()
+    activate(client, new)  # the new one confirmed: only now is the old one retired
+    assert api_get(client, working).status_code == 401
+    assert IntegrationClient.objects.get(client_id=creds.client_id).state == ClientState.RETIRED
+
+
+@pytest.mark.django_db
+def test_the_handoff_page_has_copy_buttons_no_expiry_after_thanks_and_a_support_contact(client, creds, settings):
+    settings.SUPPORT_EMAILS = ["help@myschool.example"]
+    page = reveal(client, token_of(creds.link)).content.decode()
+    for element in ("client-id", "client-secret", "token-url", "base-url", "scope"):
+        assert f'data-copy="{element}"' in page
+    thanks = confirm(client, token_of(creds.link)).content.decode()
+    assert "is now active" in thanks and "expired" not in thanks and "help@myschool.example" in thanks
+    invalid = reveal(client, "not-a-token").content.decode()
+    assert "expired or is not valid" in invalid and 'href="mailto:help@myschool.example"' in invalid
+
+
+@pytest.mark.django_db
 def test_a_compromise_rotation_revokes_the_old_secret_and_its_tokens_at_once(client, creds, support):
     activate(client, creds)
     old_token = access_token(client, creds.client_id, creds.client_secret)

@@ -65,7 +65,13 @@ def test_bulk_actions_change_and_record_each_row(lis_rows, granted_admin):
     assert SelectionChange.objects.filter(new_value="yes").count() == 2
     messages = [str(m) for m in client.get(classes_url()).context["messages"]]
     assert "2 LIS Classes selected for sync." in messages
-    act(client, classes_url(), "remove_from_sync", [form_9.pk])
+    page = act(client, classes_url(), "remove_from_sync", [form_9.pk])  # first the confirmation page
+    text = page.content.decode()
+    assert page.status_code == 200 and "Remove 1 LIS class from sync?" in text and "Form 9 A100 (3 students)" in text
+    assert "lose 3 student and 2 teacher enrolments" in text
+    form_9.refresh_from_db()
+    assert form_9.sync
+    act(client, classes_url(), "remove_from_sync", [form_9.pk], confirm=True)
     form_9.refresh_from_db()
     assert not form_9.sync
     assert SelectionChange.objects.filter(old_value="yes", new_value="no").count() == 1
@@ -128,7 +134,11 @@ def test_granted_admin_sets_the_school_switch_and_it_is_recorded(lis_rows, grant
     assert response.status_code == 302 and response["Location"] == classes_url() + "?q=Form"
     assert SchoolSyncSettings.objects.get(school=school_a).should_sync
     client.post(switch_url("classselection", school_a), {"should_sync": "on"})  # unchanged: not recorded again
-    client.post(switch_url("classselection", school_a), {})
+    off = client.post(switch_url("classselection", school_a), {})  # switching off asks first
+    assert off.status_code == 200 and "Switch Alder High off?" in off.content.decode()
+    assert "removes everything Alder High has in Microsoft: 0 classes and 0 users" in off.content.decode()
+    assert SchoolSyncSettings.objects.get(school=school_a).should_sync
+    client.post(switch_url("classselection", school_a), {"confirm": "yes"})
     assert not SchoolSyncSettings.objects.get(school=school_a).should_sync
     history = list(SelectionChange.objects.order_by("pk").values_list("field", "old_value", "new_value", "changed_by"))
     assert history == [
@@ -206,6 +216,15 @@ def test_only_support_manages_feature_grants(lis_rows, support, granted_admin, s
     response = login(support).post(url, {"feature": Feature.LIS_COURSES, "school": school_a.pk, "group": team.pk})
     assert response.status_code == 302
     assert FeatureGrant.objects.get(group=team).granted_by == support
+    # Support's own group and another school's group are refused, with the reason.
+    support_group = support.groups.get()
+    refused = login(support).post(url, {"feature": Feature.LIS_CLASSES, "school": school_a.pk, "group": support_group.pk})
+    assert refused.status_code == 200 and not FeatureGrant.objects.filter(group=support_group).exists()
+    birch = Group.objects.create(name="Birch office")
+    f.school_admin(lis_rows["B200"]["form_9"].school, username="birch_clerk").groups.add(birch)
+    other = login(support).post(url, {"feature": Feature.LIS_CLASSES, "school": school_a.pk, "group": birch.pk})
+    assert "is not a group of Alder High" in other.content.decode()
+    assert not FeatureGrant.objects.filter(group=birch).exists()
 
 
 def test_support_edits_sync_settings_and_it_is_recorded(lis_rows, support, school_a):

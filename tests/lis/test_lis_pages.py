@@ -7,8 +7,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
-from lis.admin.navigation import ADVANCED_OPTIONS, school_facing_app_list
+from lis.admin.navigation import ADVANCED_OPTIONS, LIS_EXPLAINED
 from lis.backends import FeatureGrantBackend
 from lis.models import CourseSelection, Feature, SchoolSyncSettings, SelectionChange
 from tests import factories as f
@@ -53,28 +54,25 @@ def test_support_sees_advanced_options_and_the_support_pages(lis_rows, support):
     )
 
 
-def test_school_facing_app_list_splits_only_the_lis_section():
-    def model(name):
-        return {"object_name": name, "name": name}
+def test_one_section_name_in_sidebar_breadcrumbs_and_titles(lis_rows, support):
+    client = login(support)
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "<title>Site administration | MySchool admin</title>" not in index  # Django's default wording is gone
+    assert "MySchool administration" in index and "Django administration" not in index
+    assert escape(LIS_EXPLAINED) in index  # "LIS" explained once, where the section is listed
+    section = client.get(reverse("admin:app_list", args=["lis"])).content.decode()
+    assert f"<h1>{ADVANCED_OPTIONS}</h1>" in section and "administration</h1>" not in section
+    for url in (classes_url(), reverse("admin:lis_featuregrant_changelist"), reverse("admin:lis_publicationrun_changelist")):
+        page = client.get(url).content.decode()
+        breadcrumbs = page.split('<div class="breadcrumbs">', 1)[1].split("</div>", 1)[0]
+        assert ADVANCED_OPTIONS in breadcrumbs and "Microsoft sync" not in breadcrumbs, url
 
-    app_list = [
-        {"app_label": "myschool", "name": "School", "models": [model("Course")]},
-        {
-            "app_label": "lis",
-            "name": "Microsoft sync",
-            "models": [
-                model("SelectionChange"),
-                model("FeatureGrant"),
-                model("ClassSelection"),
-                model("CourseSelection"),
-            ],
-        },
-    ]
-    arranged = school_facing_app_list(app_list)
-    assert [app["name"] for app in arranged] == [ADVANCED_OPTIONS, "Microsoft sync", "School"]
-    assert [m["object_name"] for m in arranged[0]["models"]] == ["CourseSelection", "ClassSelection", "SelectionChange"]
-    assert [m["object_name"] for m in arranged[1]["models"]] == ["FeatureGrant"]
-    assert len(app_list[1]["models"]) == 4  # the input is left alone
+
+def test_sections_and_their_models_sort_naturally():
+    from myschool.admin_site import natural_key
+
+    names = ["Art 10A", "Art 7A", "art 11", "10A", "7A", "Biology"]
+    assert sorted(names, key=natural_key) == ["7A", "10A", "Art 7A", "Art 10A", "art 11", "Biology"]
 
 
 # --- access -----------------------------------------------------------------------------------

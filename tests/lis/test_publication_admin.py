@@ -4,6 +4,8 @@ pages' "last published" line and the preview of tonight."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.messages import get_messages
@@ -82,7 +84,11 @@ def test_publish_now_action_runs_once_a_day_and_then_says_when(two_published):
     a, _ = two_published
     support = f.support_user()
     settings_row = SchoolSyncSettings.objects.get(school=a.school)
-    post = {"action": "publish_now", "_selected_action": [settings_row.pk]}
+    post = {"action": "publish_now", "_selected_action": [settings_row.pk], "confirm": "yes"}
+    asked = login(support).post(SETTINGS, {"action": "publish_now", "_selected_action": [settings_row.pk]})
+    assert asked.status_code == 200 and "Publish now?" in asked.content.decode()
+    assert "Nothing would change in Microsoft." in asked.content.decode()  # published just before
+    assert not PublicationRun.objects.filter(school=a.school, trigger="support").exists()
 
     first = login(support).post(SETTINGS, post, follow=True)
     second = login(support).post(SETTINGS, post, follow=True)
@@ -115,10 +121,26 @@ def test_support_confirms_a_held_run_from_the_run_list(settings):
     held = publish_school(small.school, trigger="nightly").run
     assert held.status == RunStatus.HELD
 
-    response = login(f.support_user()).post(RUNS, {"action": "confirm_held", "_selected_action": [held.pk]}, follow=True)
+    support = login(f.support_user())
+    asked = support.post(RUNS, {"action": "confirm_held", "_selected_action": [held.pk]})
+    text = asked.content.decode()
+    assert asked.status_code == 200 and "Confirm the held run?" in text and "removes from Microsoft" in text
+    assert "students and teachers" in text and "user" not in text.split('id="lis-confirmation"')[1].split("</ul>")[0]
+    assert PublicationRun.objects.get(pk=held.pk).status == RunStatus.HELD
+
+    post = {"action": "confirm_held", "_selected_action": [held.pk], "confirm": "yes"}
+    response = support.post(RUNS, post, follow=True)
 
     assert any("confirmed; the new run succeeded" in m for m in messages_of(response))
-    assert PublicationRun.objects.filter(confirms=held, status=RunStatus.SUCCEEDED).exists()
+    confirmation = PublicationRun.objects.get(confirms=held, status=RunStatus.SUCCEEDED)
+    assert PublicationRun.objects.get(pk=held.pk).status == RunStatus.CONFIRMED  # no longer "held"
+    again = support.post(RUNS, post, follow=True)
+    assert any("can be confirmed" in m for m in messages_of(again))
+    page = support.get(reverse("admin:lis_publicationrun_change", args=[confirmation.pk])).content.decode()
+    assert "View publication run" in page and 'name="_save"' not in page and "Yes: confirmed by support" in page
+    first = PublicationRun.objects.filter(school=small.school).order_by("pk").first()
+    first_page = support.get(reverse("admin:lis_publicationrun_change", args=[first.pk])).content.decode()
+    assert "Yes: confirmed" not in first_page and "added" in first_page
 
 
 def test_lis_pages_show_the_last_publication_and_link_the_preview(two_published):
@@ -129,7 +151,10 @@ def test_lis_pages_show_the_last_publication_and_link_the_preview(two_published)
 
     page = login(admin_a).get(reverse("admin:lis_classselection_changelist")).content.decode()
 
-    assert "Last published at" in page and "(3 classes, 9 users)" in page
+    local = run.committed_at.astimezone(ZoneInfo("CET"))  # the sync zone's default, labelled
+    assert f"Last published: {local:%Y-%m-%d %H:%M} {local.tzname()}" in page
+    assert "(3 courses and classes, 9 students and teachers)" in page
+    assert re.search(r"Next publication: tonight 00:00 CES?T \(in (\d+ h|\d+ min|\d+ h \d+ min|now)\)", page)
     assert reverse("admin:lis_publicationrun_preview", args=[a.school.pk]) in page
     assert run.committed_at is not None
 
