@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from myschool import models as m
+from myschool.scoping import SCHOOL_PATHS
 
 from .bundle import BundleError, ImportProblem, read_bundle_checked
 from .plan import FOREIGN_KEYS, MODEL_ORDER, ImportPlan, plan_import
@@ -78,22 +79,6 @@ def _existing(model: type, sourced_ids: list[str]) -> dict[str, object]:
     return found
 
 
-# Model → the lookup from one of its rows to its school, and how the plan names that school.
-SCHOOL_PATHS: dict[type, str] = {
-    m.AcademicYear: "school",
-    m.Term: "year__school",
-    m.Subject: "school",
-    m.Course: "school",
-    m.SchoolClass: "school",
-    m.Student: "school",
-    m.Teacher: "school",
-    m.CourseStudent: "course__school",
-    m.ClassStudent: "school_class__school",
-    m.CourseTeacher: "course__school",
-    m.ClassTeacher: "school_class__school",
-}
-
-
 def _planned_school(plan: ImportPlan, model: type, values: dict) -> str | None:
     """The sourcedId of the school a planned row belongs to."""
     if "school" in values:
@@ -110,7 +95,10 @@ def _planned_school(plan: ImportPlan, model: type, values: dict) -> str | None:
 def other_school_problems(plan: ImportPlan) -> list[ImportProblem]:
     """Rows of ``plan`` whose sourcedId is already used by a row of another school (one query per model and chunk)."""
     problems: list[ImportProblem] = []
-    for model, path in SCHOOL_PATHS.items():
+    for model in MODEL_ORDER:
+        if model in (m.SchoolGroup, m.School):  # not rows of one school
+            continue
+        path = SCHOOL_PATHS[model]  # the lookup from one of its rows to its school
         records = plan.records[model]
         for chunk in _chunks(list(records)):
             rows = model.objects.filter(sourced_id__in=chunk).values_list(
