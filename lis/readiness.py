@@ -148,7 +148,9 @@ USER_CHECKS = (
         "duplicate_email",
         Severity.BLOCKING,
         Problem.DUPLICATE,
-        "{n} user(s) share their primary email with another person of the tenant's schools (they are not published).",
+        "{n} user(s) share their primary email with another person of the tenant's schools (they are not published). "
+        "If they are one person at several schools, support can link the records (\"same person as\"): they are "
+        "then published as one user with every school in orgs.",
     ),
     (
         "foreign_domain",
@@ -275,6 +277,35 @@ def active_year_notice(year: m.AcademicYear | None, today: dt.date | None = None
     return None
 
 
+def also_at(person: m.Student | m.Teacher) -> list[m.School]:
+    """The other schools where ``person`` (a Student or Teacher) has a record linked as the same person (issue 14)."""
+    model = type(person)
+    main_pk = person.same_person_as_id or person.pk
+    records = model.objects.filter(Q(pk=main_pk) | Q(same_person_as_id=main_pk)).exclude(pk=person.pk)
+    return list(m.School.objects.filter(pk__in=records.values("school_id")).order_by("name"))
+
+
+def _linked_people(school: m.School) -> list[ReadinessProblem]:
+    """Active people of ``school`` linked to a record at another school: one user with several orgs."""
+    examples: list[str] = []
+    count = 0
+    for role, model in MODELS.items():
+        linked = model.objects.filter(school=school, status=m.Status.ACTIVE).filter(
+            Q(same_person_as__isnull=False) | Q(linked_records__isnull=False)
+        ).distinct()
+        count += linked.count()
+        for person in linked.order_by("family_name", "given_name", "pk")[: max(EXAMPLES - len(examples), 0)]:
+            schools = ", ".join(other.name for other in also_at(person))
+            examples.append(f"{_label(role, person.given_name, person.family_name, getattr(person, NUMBER_FIELDS[role]))} — also at {schools}")
+    if not count:
+        return []
+    message = (
+        f"{count} user(s) are also at another school of the tenant (records linked as the same person): "
+        "published once, under the main record's sourcedId, with every publishing school in orgs."
+    )
+    return [ReadinessProblem("linked_people", Severity.WARNING, message, count, tuple(examples))]
+
+
 def school_readiness(school: m.School) -> ReadinessReport:
     """Check ``school`` (see the module docstring); blocking problems come first. About 20 queries, whatever its size."""
     school = m.School.objects.select_related("active_year", "sync_settings").get(pk=school.pk)
@@ -310,6 +341,7 @@ def school_readiness(school: m.School) -> ReadinessReport:
         )
     found += _group_problems(school)
     found += _unplaced_students(school, settings)
+    found += _linked_people(school)
     found.sort(key=lambda problem: not problem.is_blocking)
     return ReadinessReport(school, found)
 

@@ -193,11 +193,14 @@ class _Publisher:
                     creates.append(record)
                     continue
                 pk, _, content_hash, status, owner = row
-                if owner != (None if record.shared else self.school.pk):
-                    raise PublicationError(
-                        f"{kind} {record.sourced_id!r} is already published by another school; sourcedIds must be unique"
-                    )
-                if content_hash != record.content_hash or status != ACTIVE:
+                if owner != self._owner(record):
+                    # A linked person's user moves between the group's schools (lis.publication.people).
+                    if owner not in record.movable_from:
+                        raise PublicationError(
+                            f"{kind} {record.sourced_id!r} is already published by another school; sourcedIds must be unique"
+                        )
+                    updates.append((pk, record))
+                elif content_hash != record.content_hash or status != ACTIVE:
                     updates.append((pk, record))
                 else:
                     changes.unchanged += 1
@@ -241,13 +244,19 @@ class _Publisher:
             if self.write:
                 raise MassDeletionHeld(self.hold_reason)
 
+    def _owner(self, record: PublishedRecord) -> int | None:
+        """The pk of the school that owns ``record`` in the store (None for a shared district org)."""
+        if record.owner_id is not None:
+            return record.owner_id
+        return None if record.shared else self.school.pk
+
     # writes -----------------------------------------------------------------------------
     def _object(self, record: PublishedRecord, **extra) -> PublishedObject:
         refs = {column: record.refs.get(column) for column in REF_COLUMNS}
         return PublishedObject(
             kind=record.kind,
             sourced_id=record.sourced_id,
-            school=None if record.shared else self.school,
+            school_id=self._owner(record),
             status=ACTIVE,
             date_last_modified=self.placeholder,
             subtype=record.subtype,
@@ -290,7 +299,7 @@ class _Publisher:
         if not updates:
             return
         objects = [self._object(record, pk=pk) for pk, record in updates]
-        fields = ["status", "date_last_modified", "subtype", "payload", "content_hash", "last_run", *REF_COLUMNS]
+        fields = ["school", "status", "date_last_modified", "subtype", "payload", "content_hash", "last_run", *REF_COLUMNS]
         PublishedObject.objects.bulk_update(objects, fields, batch_size=500)
         with_lists = [(pk, r) for pk, r in updates if r.lists]
         PublishedReference.objects.filter(obj_id__in=[pk for pk, _ in updates]).delete()

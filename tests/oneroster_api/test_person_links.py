@@ -1,0 +1,162 @@
+"""One person, one Microsoft user (issue 14 a): records of several schools linked as the same person.
+
+Real MySchool rows of two schools of one tenant (integration "Fabrikam") are published with
+:func:`lis.publication.publish_school` and read back over ``/ims/oneroster/v1p1`` with the
+tenant's OAuth token, as SDS reads them (SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from lis.models import PublishedObject
+from lis.readiness import school_readiness
+from myschool import models as m
+from tests.lis.publication_fixtures import small_school
+
+from . import published as p
+from .test_identities import fabrikam, publish, users  # noqa: F401 — fabrikam is a fixture
+
+pytestmark = pytest.mark.django_db
+
+
+def link(record, main, *, email: str | None = None):
+    """Link ``record`` to ``main`` as support does (``full_clean`` first), optionally giving both an email."""
+    if email is not None:
+        for person in (main, record):
+            type(person).objects.filter(pk=person.pk).update(primary_email=email)
+        record.refresh_from_db()
+    record.same_person_as = main
+    record.full_clean()
+    record.save()
+    return record
+
+
+def org_ids(user: dict) -> list[str]:
+    return [org["sourcedId"] for org in user["orgs"]]
+
+
+def test_a_teacher_at_two_schools_is_one_user_with_both_orgs(api, fabrikam):  # noqa: F811
+    first, second, token = fabrikam
+    main, copy = first.teachers[0], second.teachers[0]  # each the main teacher of Algebra 1 at their school
+    link(copy, main, email="olga.klein@fabrikam.example")
+    publish(first, second)
+    a, b = first.school.sourced_id, second.school.sourced_id
+
+    teachers = users(api, token, filter="role='teacher'", limit="100")
+    assert len(teachers) == 5  # 3 + 3 records, one person counted once
+    olga = [u for u in teachers if u["sourcedId"] == main.sourced_id]
+    assert len(olga) == 1 and org_ids(olga[0]) == [a, b]
+    assert copy.sourced_id not in {u["sourcedId"] for u in teachers}
+    assert olga[0]["email"] == "olga.klein@fabrikam.example" and olga[0]["identifier"] == main.staff_number
+    for school in (a, b):
+        listed = users(api, token, f"schools/{school}/teachers", limit="100")
+        assert main.sourced_id in {u["sourcedId"] for u in listed}, school
+    for text in ("email='olga.klein@fabrikam.example'", "email='OLGA.KLEIN@fabrikam.example'"):
+        assert [u["sourcedId"] for u in users(api, token, filter=text)] == [main.sourced_id]
+
+    # Her enrollment at the second school references the one user.
+    course_b = second.courses[0].sourced_id
+    class_teachers = {u["sourcedId"] for u in users(api, token, f"classes/{course_b}/teachers")}
+    assert class_teachers == {main.sourced_id, second.teachers[2].sourced_id}
+    enrollments = api("enrollments", token, filter=f"class.sourcedId='{course_b}' AND primary='true'").json()["enrollments"]
+    assert [e["user"]["sourcedId"] for e in enrollments] == [main.sourced_id]
+    assert PublishedObject.objects.get(kind="user", sourced_id=main.sourced_id).school == first.school
+
+
+def test_leaving_one_school_shrinks_orgs_and_never_tombstones(api, fabrikam):  # noqa: F811
+    first, second, token = fabrikam
+    main, copy = first.teachers[0], second.teachers[0]
+    link(copy, main, email="olga.klein@fabrikam.example")
+    publish(first, second)
+    before = max(u["dateLastModified"] for u in users(api, token, limit="100"))
+
+    m.Teacher.objects.filter(pk=copy.pk).update(status=m.Status.LEFT)  # she leaves the second school
+    publish(second)  # the second school's run alone brings the user up to date
+    user = api(f"users/{main.sourced_id}", token).json()["user"]
+    assert (user["status"], org_ids(user)) == ("active", [first.school.sourced_id])
+    assert user["dateLastModified"] > before
+    delta = users(api, token, filter=f"dateLastModified>'{before}' AND role='teacher'")
+    assert [(u["sourcedId"], u["status"]) for u in delta] == [(main.sourced_id, "active")]
+    assert main.sourced_id not in {u["sourcedId"] for u in users(api, token, f"schools/{second.school.sourced_id}/teachers")}
+    course_b = second.courses[0].sourced_id
+    assert {u["sourcedId"] for u in users(api, token, f"classes/{course_b}/teachers")} == {second.teachers[2].sourced_id}
+    publish(first)
+    assert api(f"users/{main.sourced_id}", token).json()["user"]["dateLastModified"] == user["dateLastModified"]
+
+    # Back at the second school and gone from the first (the main record's): the user moves to the
+    # second school's publication, same sourcedId, still active, never a tombstone in between.
+    m.Teacher.objects.filter(pk=copy.pk).update(status=m.Status.ACTIVE)
+    m.Teacher.objects.filter(pk=main.pk).update(status=m.Status.LEFT)
+    publish(first)
+    user = api(f"users/{main.sourced_id}", token).json()["user"]
+    assert (user["status"], org_ids(user)) == ("active", [second.school.sourced_id])
+    assert PublishedObject.objects.get(kind="user", sourced_id=main.sourced_id).school == second.school
+    publish(second, first)
+    stored = PublishedObject.objects.get(kind="user", sourced_id=main.sourced_id)
+    assert (stored.status, stored.school) == ("active", second.school)
+    assert not PublishedObject.objects.filter(kind="user", sourced_id=copy.sourced_id).exists()
+
+    # Gone from both: now the user is a tombstone.
+    m.Teacher.objects.filter(pk=copy.pk).update(status=m.Status.LEFT)
+    publish(second)
+    assert api(f"users/{main.sourced_id}", token).json()["user"]["status"] == "tobedeleted"
+
+
+def test_unlinked_records_with_one_email_stay_withheld_until_support_links_them(api, fabrikam):  # noqa: F811
+    first, second, token = fabrikam
+    here, there = first.teachers[0], second.teachers[0]
+    for teacher in (here, there):
+        m.Teacher.objects.filter(pk=teacher.pk).update(primary_email="olga.klein@fabrikam.example")
+    publish(first, second)
+    assert users(api, token, filter="email='olga.klein@fabrikam.example'") == []
+    problem = next(p for p in school_readiness(first.school).problems if p.code == "duplicate_email")
+    assert problem.is_blocking and problem.count == 1
+    assert "support can link the records" in problem.message
+
+    there.refresh_from_db()
+    link(there, here)
+    publish(first, second)
+    found = users(api, token, filter="email='olga.klein@fabrikam.example'")
+    assert [(u["sourcedId"], org_ids(u)) for u in found] == [
+        (here.sourced_id, [first.school.sourced_id, second.school.sourced_id])
+    ]
+    codes = {p.code: p for p in school_readiness(second.school).problems}
+    assert "duplicate_email" not in codes
+    assert codes["linked_people"].examples == (
+        f"{there.given_name} {there.family_name} (teacher {there.staff_number}) — also at {first.school.name}",
+    )
+
+
+def test_a_linked_student_keeps_one_demographics_record(api, fabrikam):  # noqa: F811
+    first, second, token = fabrikam
+    for small in (first, second):
+        small.school.sync_settings.share_demographics = True
+        small.school.sync_settings.save()
+    main, copy = first.students[0], second.students[0]
+    link(copy, main, email="sam@fabrikam.example")
+    publish(first, second)
+    user = api(f"users/{main.sourced_id}", token).json()["user"]
+    assert org_ids(user) == [first.school.sourced_id, second.school.sourced_id]
+    demographics = api(f"demographics/{main.sourced_id}", token).json()["demographics"]
+    assert demographics["birthDate"] == main.birth_date.isoformat()
+    assert api(f"demographics/{copy.sourced_id}", token).status_code == 404
+
+
+def test_a_link_joins_one_person_of_one_tenant_only(fabrikam):  # noqa: F811
+    first, second, _ = fabrikam
+    main, copy = first.teachers[0], second.teachers[0]
+    with pytest.raises(ValidationError, match="same school"):
+        link(first.teachers[1], main)
+    with pytest.raises(ValidationError, match="itself"):
+        link(m.Teacher.objects.get(pk=main.pk), main)
+    link(copy, main)
+    with pytest.raises(ValidationError, match="itself linked"):
+        link(first.teachers[1], copy)
+    with pytest.raises(ValidationError, match="main record"):
+        link(m.Teacher.objects.get(pk=main.pk), second.teachers[1])
+    elsewhere = small_school("EL1")
+    p.integration(elsewhere.school, name="Elsewhere")
+    with pytest.raises(ValidationError, match="same Microsoft tenant"):
+        link(elsewhere.teachers[0], second.teachers[1])
