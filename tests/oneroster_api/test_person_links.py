@@ -160,3 +160,48 @@ def test_a_link_joins_one_person_of_one_tenant_only(fabrikam):  # noqa: F811
     p.integration(elsewhere.school, name="Elsewhere")
     with pytest.raises(ValidationError, match="same Microsoft tenant"):
         link(elsewhere.teachers[0], second.teachers[1])
+
+
+def test_the_importer_accepts_a_user_of_two_schools(api, tmp_path):
+    from myschool.oneroster_csv import import_oneroster_csv
+
+    from .test_identities import contoso_published, write_bundle
+
+    def bundle(folder, teacher_orgs: str):
+        return write_bundle(
+            tmp_path / folder,
+            orgs=["org-A,,,Alder School,school,A1,", "org-B,,,Birch School,school,B1,"],
+            academicSessions=["y,,,2026/27,schoolYear,2026-08-01,2027-07-31,,2027"],
+            courses=["c1,,,y,Math,M,,org-A,Math,", "c2,,,y,Math,M,,org-B,Math,"],
+            classes=["k-a,,,Math A,,c1,MA,scheduled,,org-A,y,,,", "k-b,,,Math B,,c2,MB,scheduled,,org-B,y,,,"],
+            users=[
+                f'usr-t1,,,true,"{teacher_orgs}",teacher,oklein,,Olga,Klein,,T1,oklein@fabrikam.example,,,,,',
+                "usr-s1,,,true,org-A,student,sa,,Sam,Ash,,S1,sa@fabrikam.example,,,,09,",
+                "usr-s2,,,true,org-B,student,sb,,Sue,Birch,,S2,sb@fabrikam.example,,,,09,",
+            ],
+            enrollments=[
+                "e1,,,k-a,org-A,usr-t1,teacher,true,,",
+                "e2,,,k-b,org-B,usr-t1,teacher,true,,",
+                "e3,,,k-a,org-A,usr-s1,student,false,,",
+                "e4,,,k-b,org-B,usr-s2,student,false,,",
+            ],
+        )
+
+    import_oneroster_csv(bundle("two", "org-A,org-B"))
+    main = m.Teacher.objects.get(sourced_id="usr-t1")
+    copy = m.Teacher.objects.get(sourced_id="usr-t1~org-B")
+    assert (main.school.code, copy.school.code, copy.same_person_as) == ("A1", "B1", main)
+    assert m.CourseTeacher.objects.get(sourced_id="e2").teacher == copy
+    import_oneroster_csv(bundle("two-again", "org-A,org-B"))  # a re-import changes nothing
+    assert m.Teacher.objects.count() == 2 and m.Teacher.objects.get(pk=copy.pk).same_person_as == main
+
+    token, schools = contoso_published(api)
+    found = users(api, token, filter="email='OKLEIN@fabrikam.example'")
+    assert [(u["sourcedId"], org_ids(u)) for u in found] == [("usr-t1", ["org-A", "org-B"])]
+    for school in ("org-A", "org-B"):
+        assert [u["sourcedId"] for u in users(api, token, f"schools/{school}/teachers")] == ["usr-t1"]
+    assert [u["sourcedId"] for u in users(api, token, "classes/k-b/teachers")] == ["usr-t1"]
+
+    # An enrollment in a school the user is not at is still refused.
+    with pytest.raises(Exception, match="enrollments.csv:3: the class's school is not one of the user's orgSourcedIds"):
+        import_oneroster_csv(bundle("one", "org-A"))
