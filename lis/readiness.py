@@ -42,6 +42,7 @@ from django.db.models import Count, Q
 from myschool import models as m
 from myschool.emails import EmailProblems, Problem, email_problems
 from myschool.emails.people import MODELS, NUMBER_FIELDS
+from myschool.selectors import also_at
 
 from .models import ClassSelection, CourseSelection, Integration, SchoolSyncSettings, UsersToPublish
 from .selectors import in_ticked_group, people_to_publish
@@ -275,14 +276,6 @@ def active_year_notice(year: m.AcademicYear | None, today: dt.date | None = None
             "SDS will receive it as current already."
         )
     return None
-
-
-def also_at(person: m.Student | m.Teacher) -> list[m.School]:
-    """The other schools where ``person`` (a Student or Teacher) has a record linked as the same person (issue 14)."""
-    model = type(person)
-    main_pk = person.same_person_as_id or person.pk
-    records = model.objects.filter(Q(pk=main_pk) | Q(same_person_as_id=main_pk)).exclude(pk=person.pk)
-    return list(m.School.objects.filter(pk__in=records.values("school_id")).order_by("name"))
 
 
 def _linked_people(school: m.School) -> list[ReadinessProblem]:

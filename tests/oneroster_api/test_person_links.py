@@ -205,3 +205,37 @@ def test_the_importer_accepts_a_user_of_two_schools(api, tmp_path):
     # An enrollment in a school the user is not at is still refused.
     with pytest.raises(Exception, match="enrollments.csv:3: the class's school is not one of the user's orgSourcedIds"):
         import_oneroster_csv(bundle("one", "org-A"))
+
+
+def _teacher_form(teacher, **changes) -> dict:
+    data = {
+        "school": teacher.school_id, "staff_number": teacher.staff_number, "username": teacher.username,
+        "given_name": teacher.given_name, "middle_name": teacher.middle_name, "family_name": teacher.family_name,
+        "primary_email": teacher.primary_email, "status": teacher.status, "same_person_as": "",
+    }
+    return {**data, **changes}
+
+
+def test_support_links_in_the_admin_and_the_school_admin_sees_also_at(client, fabrikam, support):  # noqa: F811
+    from django.urls import reverse
+
+    from tests import factories as f
+
+    first, second, _ = fabrikam
+    main, copy = first.teachers[0], second.teachers[0]
+    change = reverse("admin:myschool_teacher_change", args=[copy.pk])
+    client.force_login(support)
+    refused = client.post(change, _teacher_form(copy, same_person_as=second.teachers[1].pk))
+    assert refused.status_code == 200 and "same school" in refused.content.decode()
+    assert client.post(change, _teacher_form(copy, same_person_as=main.pk)).status_code == 302
+    assert m.Teacher.objects.get(pk=copy.pk).same_person_as_id == main.pk
+
+    client.force_login(f.school_admin(second.school, username="admin_fa2"))
+    listing = client.get(reverse("admin:myschool_teacher_changelist")).content.decode()
+    assert f"also at {first.school.name}" in listing
+    page = client.get(change)
+    assert page.status_code == 200 and f"also at {first.school.name}" in page.content.decode()
+    assert "same_person_as" not in page.context["adminform"].form.fields
+    # A crafted POST cannot unlink (the field is not in the school administrator's form).
+    client.post(change, _teacher_form(copy, same_person_as=""))
+    assert m.Teacher.objects.get(pk=copy.pk).same_person_as_id == main.pk
