@@ -37,7 +37,7 @@ from django.db.models import Count, Exists, OuterRef
 from lis.models import ClassSelection, CourseSelection, SchoolSyncSettings
 from lis.selectors import people_to_publish
 from myschool import models as m
-from myschool.emails import PersonKey, Problem, email_problems
+from myschool.emails import PersonKey, Problem, email_problems, email_tenant
 from myschool.emails.usernames import generated_usernames
 
 from . import mapping
@@ -224,14 +224,15 @@ class SchoolData:
 
     def linked_users(self, model: type[m.Person], role: str, number: str) -> Iterator[PublishedRecord]:
         """One user per linked group touching this school that some school publishes (``orgs`` not empty)."""
-        generated = self.generated_usernames if self.publishes_year else {}
         for person in self.linked.groups(model):
             if not person.orgs:
                 continue
             main = person.main
+            username = main.username
+            if not username:  # the tenant's generated one, whether or not this school publishes a year
+                username = self.tenant_usernames().get(PersonKey(role, main.pk), "")
             record = mapping.user_record(
-                sourced_id=main.sourced_id, role=role,
-                username=generated.get(PersonKey(role, main.pk), main.username),
+                sourced_id=main.sourced_id, role=role, username=username,
                 given_name=main.given_name, middle_name=main.middle_name, family_name=main.family_name,
                 identifier=getattr(main, number), email=main.primary_email,
                 grades=[main.grade_level] if getattr(main, "grade_level", "") else [],
@@ -239,6 +240,12 @@ class SchoolData:
             )
             record.owner_id, record.movable_from = person.owner_id, person.school_ids
             yield record
+
+    def tenant_usernames(self) -> dict[PersonKey, str]:
+        """The tenant's generated usernames (computed once; a school that publishes no year computes them here)."""
+        if not hasattr(self, "generated_usernames"):
+            self.generated_usernames = generated_usernames(email_tenant(self.school).school_ids)
+        return self.generated_usernames
 
     def enrollments(self) -> Iterator[PublishedRecord]:
         if not self.publishes_year:

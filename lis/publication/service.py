@@ -180,7 +180,7 @@ class _Publisher:
             existing = {
                 row[1]: row
                 for row in PublishedObject.objects.filter(kind=kind, sourced_id__in=ids, tenant=0).values_list(
-                    "pk", "sourced_id", "content_hash", "status", "school_id"
+                    "pk", "sourced_id", "content_hash", "status", "school_id", "subtype"
                 )
             }
             creates, updates = [], []
@@ -192,10 +192,16 @@ class _Publisher:
                 if row is None:
                     creates.append(record)
                     continue
-                pk, _, content_hash, status, owner = row
+                pk, _, content_hash, status, owner, subtype = row
                 if owner != self._owner(record):
-                    # A linked person's user moves between the group's schools (lis.publication.people).
-                    if owner not in record.movable_from:
+                    # A person's user moves between schools rather than being tombstoned and recreated
+                    # (lis.publication.people). A user's sourcedId is a Student's or Teacher's, unique in
+                    # its table, so another school's stored user of the same role is this person's own
+                    # (published there while linked) and may be taken over.
+                    movable = owner in record.movable_from or (
+                        kind in ("user", "demographics") and subtype == record.subtype and owner is not None
+                    )
+                    if not movable:
                         raise PublicationError(
                             f"{kind} {record.sourced_id!r} is already published by another school; sourcedIds must be unique"
                         )

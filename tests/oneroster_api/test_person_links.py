@@ -239,3 +239,48 @@ def test_support_links_in_the_admin_and_the_school_admin_sees_also_at(client, fa
     # A crafted POST cannot unlink (the field is not in the school administrator's form).
     client.post(change, _teacher_form(copy, same_person_as=""))
     assert m.Teacher.objects.get(pk=copy.pk).same_person_as_id == main.pk
+
+
+def test_unlinking_gives_each_record_its_own_user_again(api, fabrikam):  # noqa: F811
+    first, second, token = fabrikam
+    main, copy = first.teachers[0], second.teachers[0]
+    link(copy, main)
+    m.Teacher.objects.filter(pk=main.pk).update(status=m.Status.LEFT)  # only the second school publishes her
+    publish(first, second)
+    assert PublishedObject.objects.get(kind="user", sourced_id=main.sourced_id).school == second.school
+
+    m.Teacher.objects.filter(pk=copy.pk).update(same_person_as=None)
+    m.Teacher.objects.filter(pk=main.pk).update(status=m.Status.ACTIVE)
+    publish(first, second)  # the first school takes its record's user back before the second runs
+    found = {u["sourcedId"]: org_ids(u) for u in users(api, token, filter="role='teacher'", limit="100")}
+    assert found[main.sourced_id] == [first.school.sourced_id]
+    assert found[copy.sourced_id] == [second.school.sourced_id]
+    assert PublishedObject.objects.get(kind="user", sourced_id=main.sourced_id).school == first.school
+
+
+def test_a_school_switched_off_leaves_orgs_and_hands_the_user_over(api, fabrikam):  # noqa: F811
+    first, second, token = fabrikam
+    main, copy = first.teachers[0], second.teachers[0]
+    m.Teacher.objects.filter(pk=main.pk).update(username="")  # a generated username, the same from every run
+    main.refresh_from_db()
+    link(copy, main)
+    publish(first, second)
+    before = api(f"users/{main.sourced_id}", token).json()["user"]
+
+    first.school.sync_settings.should_sync = False
+    first.school.sync_settings.save()
+    result = publish_school_allowing(first)
+    user = api(f"users/{main.sourced_id}", token).json()["user"]
+    assert (user["status"], org_ids(user), user["username"]) == ("active", [second.school.sourced_id], before["username"])
+    assert PublishedObject.objects.get(kind="user", sourced_id=main.sourced_id).school == second.school
+    assert result.counts()["user"]["deleted"] == 6 + 2  # the first school's students and her two colleagues, not her
+    publish(second)
+    assert api(f"users/{main.sourced_id}", token).json()["user"]["dateLastModified"] == user["dateLastModified"]
+
+
+def publish_school_allowing(small):
+    from lis.publication import publish_school
+
+    result = publish_school(small.school, allow_mass_deletion=True)
+    assert result.status == "succeeded"
+    return result
