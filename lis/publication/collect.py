@@ -227,15 +227,15 @@ class SchoolData:
         for person in self.linked.groups(model):
             if not person.orgs:
                 continue
-            main = person.main
-            username = main.username
+            main, shown = person.main, person.record
+            username = shown.username or main.username
             if not username:  # the tenant's generated one, whether or not this school publishes a year
                 username = self.tenant_usernames().get(PersonKey(role, main.pk), "")
             record = mapping.user_record(
                 sourced_id=main.sourced_id, role=role, username=username,
-                given_name=main.given_name, middle_name=main.middle_name, family_name=main.family_name,
-                identifier=getattr(main, number), email=main.primary_email,
-                grades=[main.grade_level] if getattr(main, "grade_level", "") else [],
+                given_name=shown.given_name, middle_name=shown.middle_name, family_name=shown.family_name,
+                identifier=getattr(shown, number), email=shown.primary_email,
+                grades=[shown.grade_level] if getattr(shown, "grade_level", "") else [],
                 org_sourced_ids=person.orgs,
             )
             record.owner_id, record.movable_from = person.owner_id, person.school_ids
@@ -273,11 +273,11 @@ class SchoolData:
                 )
 
     def demographics(self) -> Iterator[PublishedRecord]:
-        # A linked student's demographics follow their user: the main record's, owned (and shared) by its owner.
+        # A linked student's demographics follow their user: the shown record's, owned (and shared) by its owner.
         for person in self.linked.groups(m.Student):
             if person.orgs and self.linked.shares_demographics(person.owner_id):
-                main = person.main
-                record = mapping.demographics_record(sourced_id=main.sourced_id, birth_date=main.birth_date, sex=main.sex)
+                main, shown = person.main, person.record
+                record = mapping.demographics_record(sourced_id=main.sourced_id, birth_date=shown.birth_date, sex=shown.sex)
                 if record is not None:
                     record.owner_id, record.movable_from = person.owner_id, person.school_ids
                     yield record

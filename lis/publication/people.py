@@ -9,8 +9,10 @@ the duplicate-email rule withholds both (the readiness report says support can l
 
 The rule the publication follows for a linked *group* (the main record and the rows linked to it):
 
-- **one user**, under the main record's sourcedId, with the main record's names, username, email
-  and number, whichever school's run computes it;
+- **one user**, under the main record's sourcedId, whichever school's run computes it, with the
+  names, username, email, number and grade of the *owner's* row (below): the main record when its
+  school publishes it, else the row of the first school that does, so what is published always
+  passed that school's withheld-user checks (missing, duplicate or foreign email, duplicate username);
 - ``orgs``: every school whose publication would publish its own row of the group (it syncs, has an
   active year, its *users to publish* switch selects the row, the row is not withheld), main
   record's school first, then by school id. Enrollments from any row of the group reference the
@@ -53,12 +55,15 @@ def unlinked(queryset):
 class LinkedPerson:
     """One linked group as published: ``main`` is the main record (a model instance), ``orgs`` the
     school sourcedIds in ``orgs`` order, ``owner_id`` the owning school's pk (None when ``orgs`` is
-    empty), ``school_ids`` every school that has a row of the group."""
+    empty), ``school_ids`` every school that has a row of the group, ``record`` the row whose names,
+    username, email, number and grade the user shows: the owner's (the main record when its school
+    publishes it), so they always passed that school's withheld-user checks."""
 
     main: m.Student | m.Teacher
     orgs: list[str] = field(default_factory=list)
     owner_id: int | None = None
     school_ids: frozenset[int] = frozenset()
+    record: m.Student | m.Teacher | None = None
 
 
 class LinkedPeople:
@@ -97,18 +102,26 @@ class LinkedPeople:
             "pk", "same_person_as_id", "school_id", "school__sourced_id"
         ):
             members[main_pk].append((pk, school_id, school_sid))
+        by_school: dict[int, list[int]] = {}
+        for rows in members.values():
+            for pk, school_id, _ in rows:
+                by_school.setdefault(school_id, []).append(pk)
+        published = set()
+        for school_id, pks in by_school.items():
+            published |= self.publishing(school_id, model, pks)
+        firsts: dict[int, int] = {}
         groups = []
         for main in mains:
             rows = members[main.pk]
-            publishing = [
-                (school_id != main.school_id, school_id, school_sid)
-                for pk, school_id, school_sid in rows
-                if pk in self.publishing(school_id, model, [r[0] for r in rows])
-            ]
-            publishing.sort()
-            orgs = list(dict.fromkeys(sid for _, _, sid in publishing))
+            publishing = sorted((school_id != main.school_id, school_id, school_sid, pk) for pk, school_id, school_sid in rows if pk in published)
+            orgs = list(dict.fromkeys(sid for _, _, sid, _ in publishing))
             owner = publishing[0][1] if publishing else None
+            if publishing:
+                firsts[main.pk] = publishing[0][3]
             groups.append(LinkedPerson(main, orgs, owner, frozenset(r[1] for r in rows)))
+        records = model.objects.in_bulk(list(firsts.values()))
+        for person in groups:
+            person.record = records.get(firsts.get(person.main.pk), person.main)
         return groups
 
     def publishing(self, school_id: int, model: type, pks: list[int]) -> set[int]:

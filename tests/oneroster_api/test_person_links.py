@@ -261,11 +261,13 @@ def test_unlinking_gives_each_record_its_own_user_again(api, fabrikam):  # noqa:
 def test_a_school_switched_off_leaves_orgs_and_hands_the_user_over(api, fabrikam):  # noqa: F811
     first, second, token = fabrikam
     main, copy = first.teachers[0], second.teachers[0]
-    m.Teacher.objects.filter(pk=main.pk).update(username="")  # a generated username, the same from every run
+    # Without login names she gets one generated username, the same from every run.
+    m.Teacher.objects.filter(pk__in=[main.pk, copy.pk]).update(username="")
     main.refresh_from_db()
-    link(copy, main)
+    link(copy, main, email="olga.klein@fabrikam.example")
     publish(first, second)
     before = api(f"users/{main.sourced_id}", token).json()["user"]
+    assert before["username"] == "olga.klein"
 
     first.school.sync_settings.should_sync = False
     first.school.sync_settings.save()
@@ -284,3 +286,16 @@ def publish_school_allowing(small):
     result = publish_school(small.school, allow_mass_deletion=True)
     assert result.status == "succeeded"
     return result
+
+
+def test_the_user_shows_a_record_that_passed_the_checks(api, fabrikam):  # noqa: F811
+    first, second, token = fabrikam
+    main, copy = first.teachers[0], second.teachers[0]
+    link(copy, main)
+    # The main record's email is missing: withheld at the first school; the second school's record is fine.
+    m.Teacher.objects.filter(pk=main.pk).update(primary_email="")
+    m.Teacher.objects.filter(pk=copy.pk).update(primary_email="olga@fabrikam.example", given_name="Olga")
+    publish(first, second)
+    user = api(f"users/{main.sourced_id}", token).json()["user"]
+    assert (org_ids(user), user["email"], user["givenName"]) == ([second.school.sourced_id], "olga@fabrikam.example", "Olga")
+    assert user["identifier"] == copy.staff_number
