@@ -299,3 +299,13 @@ def test_the_user_shows_a_record_that_passed_the_checks(api, fabrikam):  # noqa:
     user = api(f"users/{main.sourced_id}", token).json()["user"]
     assert (org_ids(user), user["email"], user["givenName"]) == ([second.school.sourced_id], "olga@fabrikam.example", "Olga")
     assert user["identifier"] == copy.staff_number
+
+
+def test_readiness_warns_of_a_link_to_another_tenant(fabrikam):  # noqa: F811
+    first, _, _ = fabrikam
+    elsewhere = small_school("EL1")
+    p.integration(elsewhere.school, name="Elsewhere")
+    m.Teacher.objects.filter(pk=elsewhere.teachers[0].pk).update(same_person_as=first.teachers[0])  # as an import may
+    codes = {problem.code: problem for problem in school_readiness(first.school).problems}
+    assert codes["linked_other_tenant"].count == 1
+    assert codes["linked_other_tenant"].examples[0].endswith(f"also at {elsewhere.school.name}")
