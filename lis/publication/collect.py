@@ -261,7 +261,8 @@ class SchoolData:
         for queryset, role, group in sources:
             dates = ("begin_date", "end_date") if role == "student" else ("is_main_teacher",)
             rows = queryset.order_by().values_list(
-                "sourced_id", f"{role}__sourced_id", f"{role}__same_person_as__sourced_id", f"{group}__sourced_id", *dates
+                "sourced_id", f"{role}__sourced_id", f"{role}__same_person_as__sourced_id", f"{group}__sourced_id",
+                *dates,
             )
             for sourced_id, user_id, main_id, class_id, *extra in rows.iterator(CHUNK):
                 yield mapping.enrollment_record(
@@ -277,7 +278,9 @@ class SchoolData:
         for person in self.linked.groups(m.Student):
             if person.orgs and self.linked.shares_demographics(person.owner_id):
                 main, shown = person.main, person.record
-                record = mapping.demographics_record(sourced_id=main.sourced_id, birth_date=shown.birth_date, sex=shown.sex)
+                record = mapping.demographics_record(
+                    sourced_id=main.sourced_id, birth_date=shown.birth_date, sex=shown.sex
+                )
                 if record is not None:
                     record.owner_id, record.movable_from = person.owner_id, person.school_ids
                     yield record

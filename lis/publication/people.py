@@ -85,7 +85,8 @@ class LinkedPeople:
 
     def _compute(self, model: type[m.Student | m.Teacher]) -> list[LinkedPerson]:
         role = ROLES[model]
-        owned = PublishedObject.objects.filter(kind="user", subtype=role, school=self.school, tenant=0).values("sourced_id")
+        owned = PublishedObject.objects.filter(kind="user", subtype=role, school=self.school, tenant=0)
+        owned = owned.values("sourced_id")
         has_links = Exists(model.objects.filter(same_person_as=OuterRef("pk")))
         here = Exists(model.objects.filter(same_person_as=OuterRef("pk"), school=self.school))
         mains = list(
@@ -97,8 +98,11 @@ class LinkedPeople:
         )
         if not mains:
             return []
-        members: dict[int, list[tuple[int, int, str]]] = {main.pk: [(main.pk, main.school_id, main.school.sourced_id)] for main in mains}
-        for pk, main_pk, school_id, school_sid in model.objects.filter(same_person_as__in=[x.pk for x in mains]).values_list(
+        members: dict[int, list[tuple[int, int, str]]] = {
+            main.pk: [(main.pk, main.school_id, main.school.sourced_id)] for main in mains
+        }
+        copies = model.objects.filter(same_person_as__in=[x.pk for x in mains])
+        for pk, main_pk, school_id, school_sid in copies.values_list(
             "pk", "same_person_as_id", "school_id", "school__sourced_id"
         ):
             members[main_pk].append((pk, school_id, school_sid))
@@ -113,7 +117,11 @@ class LinkedPeople:
         groups = []
         for main in mains:
             rows = members[main.pk]
-            publishing = sorted((school_id != main.school_id, school_id, school_sid, pk) for pk, school_id, school_sid in rows if pk in published)
+            publishing = sorted(
+                (school_id != main.school_id, school_id, school_sid, pk)
+                for pk, school_id, school_sid in rows
+                if pk in published
+            )
             orgs = list(dict.fromkeys(sid for _, _, sid, _ in publishing))
             owner = publishing[0][1] if publishing else None
             if publishing:
