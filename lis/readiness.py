@@ -42,6 +42,7 @@ from django.db.models import Count, Q
 from myschool import models as m
 from myschool.emails import EmailProblems, Problem, email_problems
 from myschool.emails.people import MODELS, NUMBER_FIELDS
+from myschool.selectors import also_at
 
 from .models import ClassSelection, CourseSelection, Integration, SchoolSyncSettings, UsersToPublish
 from .selectors import in_ticked_group, people_to_publish
@@ -148,7 +149,9 @@ USER_CHECKS = (
         "duplicate_email",
         Severity.BLOCKING,
         Problem.DUPLICATE,
-        "{n} user(s) share their primary email with another person of the tenant's schools (they are not published).",
+        "{n} user(s) share their primary email with another person of the tenant's schools (they are not published). "
+        "If they are one person at several schools, support can link the records (\"same person as\"): they are "
+        "then published as one user with every school in orgs.",
     ),
     (
         "foreign_domain",
@@ -275,6 +278,36 @@ def active_year_notice(year: m.AcademicYear | None, today: dt.date | None = None
     return None
 
 
+def _linked_people(school: m.School, tenant_school_ids: frozenset[int]) -> list[ReadinessProblem]:
+    """Active people of ``school`` linked to a record at another school: one user with several orgs (a
+    warning, so the school sees them), and links to a school outside this school's Microsoft tenant (the
+    CSV import sets links before integrations exist): that school's tenant does not see the one user."""
+    found: dict[str, tuple[int, list[str]]] = {"linked_people": (0, []), "linked_other_tenant": (0, [])}
+    for role, model in MODELS.items():
+        linked = model.objects.filter(school=school, status=m.Status.ACTIVE).filter(
+            Q(same_person_as__isnull=False) | Q(linked_records__isnull=False)
+        ).distinct()
+        for person in linked.order_by("family_name", "given_name", "pk").iterator():
+            schools = also_at(person)
+            label = _label(role, person.given_name, person.family_name, getattr(person, NUMBER_FIELDS[role]))
+            text = f"{label} — also at {', '.join(other.name for other in schools)}"
+            codes = ["linked_people"] + (["linked_other_tenant"] if any(o.pk not in tenant_school_ids for o in schools) else [])
+            for code in codes:
+                count, examples = found[code]
+                found[code] = (count + 1, examples + [text] if len(examples) < EXAMPLES else examples)
+    messages = {
+        "linked_people": "{n} user(s) are also at another school of the tenant (records linked as the same person): "
+        "published once, under the main record's sourcedId, with every publishing school in orgs.",
+        "linked_other_tenant": "{n} user(s) are linked to a record at a school outside this school's Microsoft tenant: "
+        "one user cannot serve two tenants; support should remove the link or put the schools in one integration.",
+    }
+    return [
+        ReadinessProblem(code, Severity.WARNING, messages[code].format(n=count), count, tuple(examples))
+        for code, (count, examples) in found.items()
+        if count
+    ]
+
+
 def school_readiness(school: m.School) -> ReadinessReport:
     """Check ``school`` (see the module docstring); blocking problems come first. About 20 queries, whatever its size."""
     school = m.School.objects.select_related("active_year", "sync_settings").get(pk=school.pk)
@@ -310,6 +343,7 @@ def school_readiness(school: m.School) -> ReadinessReport:
         )
     found += _group_problems(school)
     found += _unplaced_students(school, settings)
+    found += _linked_people(school, problems.tenant.school_ids)
     found.sort(key=lambda problem: not problem.is_blocking)
     return ReadinessReport(school, found)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from . import models as m
@@ -52,3 +52,12 @@ def school_classes_with_member_counts(queryset: QuerySet | None = None) -> Query
     """Homeroom classes annotated with ``student_count`` and ``teacher_count`` (ints)."""
     queryset = m.SchoolClass.objects.all() if queryset is None else queryset
     return queryset.annotate(**school_class_member_counts())
+
+
+def also_at(person) -> list:
+    """The other schools (by name) where ``person`` (a Student or Teacher) has a record linked as the same
+    person (``same_person_as``, issue 14): its main record and the main record's other links."""
+    model = type(person)
+    main_pk = person.same_person_as_id or person.pk
+    records = model.objects.filter(Q(pk=main_pk) | Q(same_person_as_id=main_pk)).exclude(pk=person.pk)
+    return list(m.School.objects.filter(pk__in=records.values("school_id")).order_by("name"))

@@ -19,6 +19,10 @@ tenant's schools has too, in any case (SDS would merge them into one account). T
 :meth:`myschool.emails.EmailProblems.blocking_q`, the same the readiness report calls blocking;
 :meth:`SchoolData.withheld` counts them for the run log.
 
+People linked across schools (``same_person_as``, issue 14) are one user with several ``orgs``
+under the main record's sourcedId; which school's run writes it and who owns it is
+:mod:`lis.publication.people`'s rule. Their enrollments reference the main sourcedId.
+
 Usernames: a person's login name (cut at ``@``), or for people without one a username generated
 for the whole tenant so that it never clashes (:func:`myschool.emails.usernames.generated_usernames`).
 """
@@ -33,11 +37,12 @@ from django.db.models import Count, Exists, OuterRef
 from lis.models import ClassSelection, CourseSelection, SchoolSyncSettings
 from lis.selectors import people_to_publish
 from myschool import models as m
-from myschool.emails import PersonKey, Problem, email_problems
+from myschool.emails import PersonKey, Problem, email_problems, email_tenant
 from myschool.emails.usernames import generated_usernames
 
 from . import mapping
 from .mapping import PublishedRecord
+from .people import LinkedPeople, unlinked
 
 CHUNK = 2000
 
@@ -76,7 +81,16 @@ class SchoolData:
 
     def people(self, model: type[m.Person]):
         """The active students or teachers to publish, per the school's switch, without the withheld ones."""
+        if not self.publishes_year:
+            return model.objects.none()
         return self.email_problems.having(self.selected_people(model)).exclude(self.email_problems.blocking_q())
+
+    @property
+    def linked(self) -> LinkedPeople:
+        """The people linked across schools that this run computes (:mod:`lis.publication.people`)."""
+        if not hasattr(self, "_linked"):
+            self._linked = LinkedPeople(self.school, {model: self.people(model) for model in (m.Student, m.Teacher)})
+        return self._linked
 
     def withheld(self) -> dict[str, int]:
         """Withheld users per reason, each counted once: ``missing_email``, else ``duplicate_email``, else
@@ -191,13 +205,15 @@ class SchoolData:
             )
 
     def users(self) -> Iterator[PublishedRecord]:
+        for model, role, number in ((m.Student, "student", "student_number"), (m.Teacher, "teacher", "staff_number")):
+            yield from self.linked_users(model, role, number)
         if not self.publishes_year:
             return
         fields = ("pk", "sourced_id", "username", "given_name", "middle_name", "family_name", "primary_email")
         generated = self.generated_usernames
         for model, role, number in ((m.Student, "student", "student_number"), (m.Teacher, "teacher", "staff_number")):
             extra = ("grade_level",) if model is m.Student else ()
-            for row in self.people(model).order_by().values_list(*fields, number, *extra).iterator(CHUNK):
+            for row in unlinked(self.people(model)).order_by().values_list(*fields, number, *extra).iterator(CHUNK):
                 pk, sourced_id, username, given, middle, family, email, identifier, *grade = row
                 username = generated.get(PersonKey(role, pk), username)
                 yield mapping.user_record(
@@ -205,6 +221,31 @@ class SchoolData:
                     family_name=family, identifier=identifier, email=email, grades=[g for g in grade if g],
                     school_sourced_id=self.school.sourced_id,
                 )
+
+    def linked_users(self, model: type[m.Person], role: str, number: str) -> Iterator[PublishedRecord]:
+        """One user per linked group touching this school that some school publishes (``orgs`` not empty)."""
+        for person in self.linked.groups(model):
+            if not person.orgs:
+                continue
+            main, shown = person.main, person.record
+            username = shown.username or main.username
+            if not username:  # the tenant's generated one, whether or not this school publishes a year
+                username = self.tenant_usernames().get(PersonKey(role, main.pk), "")
+            record = mapping.user_record(
+                sourced_id=main.sourced_id, role=role, username=username,
+                given_name=shown.given_name, middle_name=shown.middle_name, family_name=shown.family_name,
+                identifier=getattr(shown, number), email=shown.primary_email,
+                grades=[shown.grade_level] if getattr(shown, "grade_level", "") else [],
+                org_sourced_ids=person.orgs,
+            )
+            record.owner_id, record.movable_from = person.owner_id, person.school_ids
+            yield record
+
+    def tenant_usernames(self) -> dict[PersonKey, str]:
+        """The tenant's generated usernames (computed once; a school that publishes no year computes them here)."""
+        if not hasattr(self, "generated_usernames"):
+            self.generated_usernames = generated_usernames(email_tenant(self.school).school_ids)
+        return self.generated_usernames
 
     def enrollments(self) -> Iterator[PublishedRecord]:
         if not self.publishes_year:
@@ -219,10 +260,13 @@ class SchoolData:
         ]
         for queryset, role, group in sources:
             dates = ("begin_date", "end_date") if role == "student" else ("is_main_teacher",)
-            rows = queryset.order_by().values_list("sourced_id", f"{role}__sourced_id", f"{group}__sourced_id", *dates)
-            for sourced_id, user_id, class_id, *extra in rows.iterator(CHUNK):
+            rows = queryset.order_by().values_list(
+                "sourced_id", f"{role}__sourced_id", f"{role}__same_person_as__sourced_id", f"{group}__sourced_id",
+                *dates,
+            )
+            for sourced_id, user_id, main_id, class_id, *extra in rows.iterator(CHUNK):
                 yield mapping.enrollment_record(
-                    sourced_id=sourced_id, role=role, user_sourced_id=user_id, class_sourced_id=class_id,
+                    sourced_id=sourced_id, role=role, user_sourced_id=main_id or user_id, class_sourced_id=class_id,
                     school_sourced_id=school_id,
                     primary=bool(extra[0]) if role == "teacher" else False,
                     begin_date=extra[0] if role == "student" else None,
@@ -230,9 +274,19 @@ class SchoolData:
                 )
 
     def demographics(self) -> Iterator[PublishedRecord]:
+        # A linked student's demographics follow their user: the shown record's, owned (and shared) by its owner.
+        for person in self.linked.groups(m.Student):
+            if person.orgs and self.linked.shares_demographics(person.owner_id):
+                main, shown = person.main, person.record
+                record = mapping.demographics_record(
+                    sourced_id=main.sourced_id, birth_date=shown.birth_date, sex=shown.sex
+                )
+                if record is not None:
+                    record.owner_id, record.movable_from = person.owner_id, person.school_ids
+                    yield record
         if not self.publishes_year or not self.settings.share_demographics:
             return
-        rows = self.people(m.Student).order_by().values_list("sourced_id", "birth_date", "sex")
+        rows = unlinked(self.people(m.Student)).order_by().values_list("sourced_id", "birth_date", "sex")
         for sourced_id, birth_date, sex in rows.iterator(CHUNK):
             record = mapping.demographics_record(sourced_id=sourced_id, birth_date=birth_date, sex=sex)
             if record is not None:

@@ -30,7 +30,9 @@ class PublishedRecord:
     ``refs`` maps store columns (``school_ref``, ``course_ref``, ``class_ref``, ``user_ref``,
     ``parent_ref``, ``year_ref``) to the sourcedIds the payload references; ``lists`` maps a
     list field (``terms``, ``orgs``, ``agents``) to its sourcedIds. ``shared`` is True for an
-    object no single school owns (a district org).
+    object no single school owns (a district org). ``owner_id`` is the owning school's pk when it is
+    not the running school (a person linked across schools, :mod:`lis.publication.people`), and
+    ``movable_from`` the schools whose stored copy the run may take over (move, never tombstone).
     """
 
     kind: str
@@ -40,6 +42,8 @@ class PublishedRecord:
     refs: dict[str, str] = field(default_factory=dict)
     lists: dict[str, list[str]] = field(default_factory=dict)
     shared: bool = False
+    owner_id: int | None = None
+    movable_from: frozenset[int] = frozenset()
     _hash: str | None = None
 
     @property
@@ -313,11 +317,15 @@ def user_record(
     identifier: str,
     email: str,
     grades: list[str],
-    school_sourced_id: str,
+    school_sourced_id: str | None = None,
+    org_sourced_ids: list[str] | None = None,
 ) -> PublishedRecord:
     """A Student (``role=student``, identifier = student number) or Teacher (``role=teacher``,
     identifier = staff number) → user. ``email`` is the primary (Microsoft) email and nothing
-    else; ``username`` follows :func:`publishable_username`; there is never a ``password``."""
+    else; ``username`` follows :func:`publishable_username`; there is never a ``password``.
+    ``orgs`` is the one school ``school_sourced_id``, or ``org_sourced_ids`` for a person linked
+    across schools (one user with several orgs, issue 14)."""
+    orgs = list(org_sourced_ids) if org_sourced_ids is not None else [school_sourced_id]
     payload = {
         "username": publishable_username(username=username, email=email, identifier=identifier),
         "enabledUser": True,
@@ -329,12 +337,12 @@ def user_record(
         "email": email,
         "sms": "",
         "phone": "",
-        "orgs": [guid_ref("org", school_sourced_id)],
+        "orgs": [guid_ref("org", org) for org in orgs],
         "agents": [],
         "grades": grades,
         "userIds": [],
     }
-    return PublishedRecord("user", sourced_id, payload, subtype=role, lists={"orgs": [school_sourced_id]})
+    return PublishedRecord("user", sourced_id, payload, subtype=role, lists={"orgs": orgs})
 
 
 def enrollment_record(

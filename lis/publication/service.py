@@ -180,7 +180,7 @@ class _Publisher:
             existing = {
                 row[1]: row
                 for row in PublishedObject.objects.filter(kind=kind, sourced_id__in=ids, tenant=0).values_list(
-                    "pk", "sourced_id", "content_hash", "status", "school_id"
+                    "pk", "sourced_id", "content_hash", "status", "school_id", "subtype"
                 )
             }
             creates, updates = [], []
@@ -192,12 +192,21 @@ class _Publisher:
                 if row is None:
                     creates.append(record)
                     continue
-                pk, _, content_hash, status, owner = row
-                if owner != (None if record.shared else self.school.pk):
-                    raise PublicationError(
-                        f"{kind} {record.sourced_id!r} is already published by another school; sourcedIds must be unique"
+                pk, _, content_hash, status, owner, subtype = row
+                if owner != self._owner(record):
+                    # A person's user moves between schools rather than being tombstoned and recreated
+                    # (lis.publication.people). A user's sourcedId is a Student's or Teacher's, unique in
+                    # its table, so another school's stored user of the same role is this person's own
+                    # (published there while linked) and may be taken over.
+                    movable = owner in record.movable_from or (
+                        kind in ("user", "demographics") and subtype == record.subtype and owner is not None
                     )
-                if content_hash != record.content_hash or status != ACTIVE:
+                    if not movable:
+                        raise PublicationError(
+                            f"{kind} {record.sourced_id!r} is already published by another school; sourcedIds must be unique"
+                        )
+                    updates.append((pk, record))
+                elif content_hash != record.content_hash or status != ACTIVE:
                     updates.append((pk, record))
                 else:
                     changes.unchanged += 1
@@ -241,13 +250,19 @@ class _Publisher:
             if self.write:
                 raise MassDeletionHeld(self.hold_reason)
 
+    def _owner(self, record: PublishedRecord) -> int | None:
+        """The pk of the school that owns ``record`` in the store (None for a shared district org)."""
+        if record.owner_id is not None:
+            return record.owner_id
+        return None if record.shared else self.school.pk
+
     # writes -----------------------------------------------------------------------------
     def _object(self, record: PublishedRecord, **extra) -> PublishedObject:
         refs = {column: record.refs.get(column) for column in REF_COLUMNS}
         return PublishedObject(
             kind=record.kind,
             sourced_id=record.sourced_id,
-            school=None if record.shared else self.school,
+            school_id=self._owner(record),
             status=ACTIVE,
             date_last_modified=self.placeholder,
             subtype=record.subtype,
@@ -290,7 +305,7 @@ class _Publisher:
         if not updates:
             return
         objects = [self._object(record, pk=pk) for pk, record in updates]
-        fields = ["status", "date_last_modified", "subtype", "payload", "content_hash", "last_run", *REF_COLUMNS]
+        fields = ["school", "status", "date_last_modified", "subtype", "payload", "content_hash", "last_run", *REF_COLUMNS]
         PublishedObject.objects.bulk_update(objects, fields, batch_size=500)
         with_lists = [(pk, r) for pk, r in updates if r.lists]
         PublishedReference.objects.filter(obj_id__in=[pk for pk, _ in updates]).delete()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import Exists, OuterRef, Q
 
 from .. import models as m
 from ..scoping import scope_to_user, sees_all_schools
-from ..selectors import courses_with_member_counts, school_classes_with_member_counts
+from ..selectors import also_at, courses_with_member_counts, school_classes_with_member_counts
 from .base import SCHOOL_FILTER, MemberCountColumns, SchoolScopedAdmin, SchoolScopedMixin
 
 
@@ -131,22 +132,60 @@ class SchoolClassAdmin(MemberCountColumns, SchoolScopedAdmin):
         return school_classes_with_member_counts(super().get_queryset(request))
 
 
+class PersonLinkAdmin(SchoolScopedAdmin):
+    """Students and teachers, with the link that makes records of several schools one person (issue 14).
+
+    Support sets ``same_person_as`` (the main record, at another school of the same Microsoft tenant;
+    the model's ``clean`` refuses anything else); a school administrator sees it read-only, as
+    "also at <school>", in the list and on the record.
+    """
+
+    readonly_fields = ["sourced_id", "also_at"]
+    raw_id_fields = ["same_person_as"]
+
+    def get_exclude(self, request, obj=None):
+        # A school administrator sees the link only as "also at …": another school's record is not theirs.
+        exclude = list(super().get_exclude(request, obj) or [])
+        return exclude if sees_all_schools(request.user) else [*exclude, "same_person_as"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "same_person_as":  # a record of another school: support only (see get_exclude)
+            kwargs["queryset"] = self.model._default_manager.all()
+            return admin.ModelAdmin.formfield_for_foreignkey(self, db_field, request, **kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_queryset(self, request):
+        other = self.model._default_manager.filter(
+            Q(pk=OuterRef("same_person_as_id")) | Q(same_person_as_id=OuterRef("same_person_as_id"))
+            | Q(same_person_as_id=OuterRef("pk"))
+        ).exclude(pk=OuterRef("pk"))
+        return super().get_queryset(request).annotate(linked=Exists(other))
+
+    @admin.display(description="also at")
+    def also_at(self, obj) -> str:
+        """The other schools where this person has a linked record ("also at Birch School"), or "—"."""
+        if obj is None or obj.pk is None or not getattr(obj, "linked", True):
+            return "—"
+        schools = also_at(obj)
+        return f"also at {', '.join(school.name for school in schools)}" if schools else "—"
+
+
 @admin.register(m.Student)
-class StudentAdmin(SchoolScopedAdmin):
-    list_display = ["student_number", "family_name", "given_name", "username", "primary_email", "grade_level", "status", "school"]
+class StudentAdmin(PersonLinkAdmin):
+    list_display = [
+        "student_number", "family_name", "given_name", "username", "primary_email", "grade_level", "status", "school", "also_at",
+    ]
     list_filter = [SCHOOL_FILTER, "status", "grade_level", "sex"]
     list_select_related = ["school"]
     search_fields = ["student_number", "given_name", "family_name", "username", "primary_email", "sourced_id"]
-    readonly_fields = ["sourced_id"]
 
 
 @admin.register(m.Teacher)
-class TeacherAdmin(SchoolScopedAdmin):
-    list_display = ["staff_number", "family_name", "given_name", "username", "primary_email", "status", "school"]
+class TeacherAdmin(PersonLinkAdmin):
+    list_display = ["staff_number", "family_name", "given_name", "username", "primary_email", "status", "school", "also_at"]
     list_filter = [SCHOOL_FILTER, "status"]
     list_select_related = ["school"]
     search_fields = ["staff_number", "given_name", "family_name", "username", "primary_email", "sourced_id"]
-    readonly_fields = ["sourced_id"]
 
 
 class MembershipAdmin(SchoolScopedAdmin):

@@ -15,6 +15,7 @@ from myschool.models import School
 
 from .people import MODELS, NUMBER_FIELDS, PersonKey
 from .selectors import EMAIL_LOWER, active_people
+from .usernames import PERSON
 from .tenant import EmailTenant, email_domain, email_syntax_error, email_tenant
 
 CHUNK = 1000
@@ -65,6 +66,7 @@ class EmailRules:
                 errors[key] = f"{email} is also given for {others}."
 
         holders = self._holders({email for email, keys in by_email.items() if len(keys) == 1})
+        persons = self._persons({keys[0] for keys in by_email.values() if len(keys) == 1})
         while True:
             changing = {key for key in proposed if key not in errors}
             refused = {}
@@ -72,29 +74,45 @@ class EmailRules:
                 key = keys[0]
                 if len(keys) > 1 or key in errors:
                     continue
-                blocking = [holder for holder in holders.get(email, ()) if holder[0] not in changing]
+                blocking = [
+                    holder
+                    for holder in holders.get(email, ())
+                    if holder[0] not in changing and holder[3] != persons.get(key, (key.role, key.pk))
+                ]
                 if blocking:
                     refused[key] = self._taken_message(email, blocking[0])
             if not refused:
                 return errors
             errors.update(refused)
 
-    def _holders(self, emails: set[str]) -> dict[str, list[tuple[PersonKey, int, str]]]:
-        """email → [(person, school id, label)] of the tenant's active people who have it now."""
-        holders: dict[str, list[tuple[PersonKey, int, str]]] = defaultdict(list)
+    @staticmethod
+    def _persons(keys: set[PersonKey]) -> dict[PersonKey, tuple[str, int]]:
+        """record → (role, pk of its main record): records linked as one person (issue 14) may share an email."""
+        persons: dict[PersonKey, tuple[str, int]] = {}
+        for role, model in MODELS.items():
+            pks = sorted(key.pk for key in keys if key.role == role)
+            for start in range(0, len(pks), CHUNK):
+                for pk, main in model.objects.filter(pk__in=pks[start : start + CHUNK]).values_list("pk", PERSON):
+                    persons[PersonKey(role, pk)] = (role, main)
+        return persons
+
+    def _holders(self, emails: set[str]) -> dict[str, list[tuple[PersonKey, int, str, tuple[str, int]]]]:
+        """email → [(record, school id, label, (role, main record pk))] of the tenant's active people who have it now."""
+        holders: dict[str, list[tuple[PersonKey, int, str, tuple[str, int]]]] = defaultdict(list)
         ordered = sorted(emails)
         for role in MODELS:
             people = active_people(role, self.tenant.school_ids).annotate(**{EMAIL_LOWER: Lower("primary_email")})
             for start in range(0, len(ordered), CHUNK):
                 rows = people.filter(**{f"{EMAIL_LOWER}__in": ordered[start : start + CHUNK]}).values_list(
-                    "pk", "school_id", "given_name", "family_name", NUMBER_FIELDS[role], EMAIL_LOWER
+                    "pk", "school_id", "given_name", "family_name", NUMBER_FIELDS[role], EMAIL_LOWER, PERSON
                 )
-                for pk, school_id, given, family, number, email in rows:
-                    holders[email].append((PersonKey(role, pk), school_id, f"{given} {family} ({role} {number})"))
+                for pk, school_id, given, family, number, email, main in rows:
+                    label = f"{given} {family} ({role} {number})"
+                    holders[email].append((PersonKey(role, pk), school_id, label, (role, main)))
         return holders
 
-    def _taken_message(self, email: str, holder: tuple[PersonKey, int, str]) -> str:
-        _, school_id, label = holder
+    def _taken_message(self, email: str, holder: tuple[PersonKey, int, str, tuple[str, int]]) -> str:
+        _, school_id, label, _person = holder
         if school_id == self.school.pk:
             return f"{email} is already the email of {label}."
         return f"{email} is already used at another school of the same Microsoft tenant."

@@ -22,7 +22,7 @@ from myschool.models import School, Status
 
 from .people import MODELS, NUMBER_FIELDS, PERSON_FIELDS, PersonRole
 from .tenant import EmailTenant, email_tenant
-from .usernames import USERNAME_LOWER, active_people, duplicate_usernames, published_login, with_username_lower
+from .usernames import PERSON, USERNAME_LOWER, active_people, duplicate_usernames, published_login, with_username_lower
 
 EMAIL_LOWER = "email_lower"
 
@@ -46,7 +46,10 @@ def email_domains(school: School) -> list[tuple[str, int]]:
 
 
 def duplicate_emails(school_ids: Collection[int]) -> frozenset[str]:
-    """Lower-case emails held by more than one active student or teacher of ``school_ids`` (three queries)."""
+    """Lower-case emails held by more than one active student or teacher of ``school_ids`` (three queries).
+
+    Records linked as one person (``same_person_as``, issue 14) count once: they are one Microsoft user.
+    """
 
     def emails(role: str) -> QuerySet:
         people = active_people(role, school_ids).exclude(primary_email="").order_by()
@@ -54,7 +57,7 @@ def duplicate_emails(school_ids: Collection[int]) -> frozenset[str]:
 
     duplicates: set[str] = set()
     for role in MODELS:
-        grouped = emails(role).values(EMAIL_LOWER).annotate(n=Count("pk")).filter(n__gt=1)
+        grouped = emails(role).values(EMAIL_LOWER).annotate(n=Count(PERSON, distinct=True)).filter(n__gt=1)
         duplicates.update(grouped.values_list(EMAIL_LOWER, flat=True))
     teacher_emails = emails(PersonRole.TEACHER).values(EMAIL_LOWER)
     shared = emails(PersonRole.STUDENT).filter(**{f"{EMAIL_LOWER}__in": teacher_emails})

@@ -21,13 +21,15 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from django.db.models import Case, CharField, Count, F, QuerySet, Value, When
-from django.db.models.functions import Lower, StrIndex, Substr
+from django.db.models.functions import Coalesce, Lower, StrIndex, Substr
 
 from myschool.models import Status
 
 from .people import MODELS, NUMBER_FIELDS, PersonKey
 
 USERNAME_LOWER = "username_lower"
+PERSON = Coalesce("same_person_as_id", "pk")
+"""The person a Student or Teacher row stands for: its main record's pk when linked (issue 14), else its own."""
 CHUNK = 1000
 
 
@@ -57,7 +59,8 @@ def published_login(username: str) -> str:
 def duplicate_usernames(school_ids: Collection[int]) -> frozenset[str]:
     """Lower-case published login names held by more than one active student or teacher of ``school_ids``.
 
-    Generated usernames are not counted: they never clash (:func:`generated_usernames`). Three queries.
+    Generated usernames are not counted: they never clash (:func:`generated_usernames`). Records linked as
+    one person (``same_person_as``) count once. Three queries.
     """
 
     def names(role: str) -> QuerySet:
@@ -66,7 +69,7 @@ def duplicate_usernames(school_ids: Collection[int]) -> frozenset[str]:
 
     duplicates: set[str] = set()
     for role in MODELS:
-        grouped = names(role).values("name").annotate(n=Count("pk")).filter(n__gt=1)
+        grouped = names(role).values("name").annotate(n=Count(PERSON, distinct=True)).filter(n__gt=1)
         duplicates.update(grouped.values_list("name", flat=True))
     shared = names("student").filter(name__in=names("teacher").values("name"))
     duplicates.update(shared.values_list("name", flat=True).distinct())
@@ -86,7 +89,8 @@ def generated_usernames(school_ids: Collection[int]) -> dict[PersonKey, str]:
     """
     people: list[tuple[int, str, int, str, str]] = []
     for role in MODELS:
-        rows = with_username_lower(active_people(role, school_ids)).filter(**{USERNAME_LOWER: ""})
+        # A linked record publishes its main record's username: only main records get one generated.
+        rows = with_username_lower(active_people(role, school_ids)).filter(**{USERNAME_LOWER: ""}, same_person_as=None)
         for pk, sourced_id, email, number in rows.values_list("pk", "sourced_id", "primary_email", NUMBER_FIELDS[role]):
             people.append((pk, role, sourced_id, email or "", number or ""))
     if not people:

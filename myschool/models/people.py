@@ -33,9 +33,56 @@ class Person(SourcedModel):
         "primary email", blank=True, help_text="The person's Microsoft account email, published as `email`."
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    same_person_as = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="linked_records",
+        verbose_name="same person as",
+        help_text=(
+            "Set by support (or the OneRoster CSV import) when this record is the same person as a record of "
+            "another school of the same Microsoft tenant: they are published as one OneRoster user with both "
+            "schools in orgs, under the main record's sourcedId."
+        ),
+    )
 
     class Meta:
         abstract = True
+
+    @property
+    def main_record(self):
+        """The record that stands for this person in OneRoster: ``same_person_as`` or the record itself."""
+        return self.same_person_as or self
+
+    def clean(self) -> None:
+        """A link (issue 14) joins two records of one person: another school of the same tenant, same role,
+        and only one level deep (the main record is not itself linked, a linked record has no links)."""
+        super().clean()
+        main = self.same_person_as
+        if main is None:
+            return
+        from django.core.exceptions import ValidationError
+
+        if main.pk == self.pk:
+            raise ValidationError({"same_person_as": "A record cannot be linked to itself."})
+        if main.same_person_as_id is not None:
+            raise ValidationError(
+                {"same_person_as": f"{main} ({main.school}) is itself linked to another record; link to that main record."}
+            )
+        if self.pk and self.linked_records.exists():
+            raise ValidationError(
+                {"same_person_as": "Other records are linked to this one: it is a main record and cannot be linked."}
+            )
+        if main.school_id == self.school_id:
+            raise ValidationError({"same_person_as": "Both records are at the same school; one school has one record per person."})
+        from myschool.emails.tenant import email_tenant
+
+        if main.school_id not in email_tenant(self.school).school_ids:
+            raise ValidationError(
+                {"same_person_as": f"{main.school} is not in the same Microsoft tenant as {self.school}; only records "
+                 "of one tenant's schools can be the same Microsoft user."}
+            )
 
     def __str__(self) -> str:
         return f"{self.given_name} {self.family_name}"

@@ -14,6 +14,12 @@ The mapping (the reverse of the publication's, see ``design.md``):
 - class ``scheduled`` → Course, ``homeroom`` → SchoolClass; its year is its terms' year.
 - user ``student`` → Student (student number = identifier), ``teacher`` → Teacher (staff
   number = identifier), in the first school of ``orgSourcedIds``; other roles are skipped.
+  A user of several schools (``orgSourcedIds="org-A,org-B"``) is one person (issue 14): the
+  *main record* in the first school keeps the row's sourcedId, and each other school gets a
+  record under ``<sourcedId>~<school sourcedId>`` linked to it (``same_person_as``), published
+  as one user with every school in ``orgs``. An enrollment in a class of another of the user's
+  schools is that school's record's membership. The import sets such links and never removes
+  one (support may have linked two records the bundle lists separately).
   ``enabledUser=false`` or ``status=tobedeleted`` → status "left". ``password`` is never read.
 - demographics → the student's birth date and sex.
 - enrollment ``student``/``teacher`` → the membership of that class kind (``primary`` →
@@ -84,6 +90,7 @@ class _Planner:
         self.school_orgs = {sid: row for sid, row in self.orgs.items() if row["type"] == "school"}
         self.in_scope: set[str] = set()
         self.user_school: dict[str, str] = {}
+        self.user_ids: dict[str, dict[str, str]] = {}  # user sourcedId → school sourcedId → its record's sourcedId
 
     def _index(self, name: str) -> dict[str, Row]:
         return {row["sourcedId"]: row for row in self.bundle.rows(name)}
@@ -292,6 +299,8 @@ class _Planner:
                 continue
             school = schools[0]
             self.user_school[sid] = school
+            schools = list(dict.fromkeys(schools))
+            self.user_ids[sid] = {org: sid if index == 0 else copy_id(sid, org) for index, org in enumerate(schools)}
             if "@" in row["username"]:
                 self.problem("users", row, f"username {row['username']!r} contains '@' (Microsoft appends the domain)")
             if not row["identifier"]:
@@ -301,29 +310,36 @@ class _Planner:
                     validate_email(row["email"])
                 except ValidationError:
                     self.problem("users", row, f"email {row['email']!r} is not an email address")
-            key = (school, role, row["identifier"])
-            if row["identifier"] and key in numbers:
-                self.problem("users", row, f"{role} identifier {row['identifier']!r} repeats line {numbers[key]} in the same school")
-            numbers[key] = row.line
-            if school not in self.in_scope:
-                continue
-            values = dict(
-                school=school,
-                username=row["username"],
-                given_name=row["givenName"],
-                middle_name=row["middleName"],
-                family_name=row["familyName"],
-                primary_email=row["email"],
-                status=m.Status.LEFT if row["status"] == "tobedeleted" or row["enabledUser"] is False else m.Status.ACTIVE,
-                _line=row.line,
-            )
-            if role == "student":
-                grade = (row["grades"] or [""])[0]
-                if grade and grade not in m.GradeLevel.values:
-                    self.problem("users", row, f"grade {grade!r} is not a CEDS grade code (KG, 01 … 13, …)")
-                self.add(m.Student, sid, student_number=row["identifier"], grade_level=grade, **values)
-            else:
-                self.add(m.Teacher, sid, staff_number=row["identifier"], **values)
+            for org in schools:
+                key = (org, role, row["identifier"])
+                if row["identifier"] and key in numbers:
+                    self.problem("users", row, f"{role} identifier {row['identifier']!r} repeats line {numbers[key]} in the same school")
+                numbers[key] = row.line
+            grade = (row["grades"] or [""])[0] if role == "student" else ""
+            if grade and grade not in m.GradeLevel.values:
+                self.problem("users", row, f"grade {grade!r} is not a CEDS grade code (KG, 01 … 13, …)")
+            for org, record_id in self.user_ids[sid].items():
+                if org in self.in_scope:
+                    self.plan_user(row, role, record_id, org, main=None if record_id == sid else sid)
+
+    def plan_user(self, row: Row, role: str, sourced_id: str, school: str, *, main: str | None) -> None:
+        """Plan the Student or Teacher of ``row`` at ``school``; ``main`` is the main record's sourcedId for a copy."""
+        values = dict(
+            school=school,
+            username=row["username"],
+            given_name=row["givenName"],
+            middle_name=row["middleName"],
+            family_name=row["familyName"],
+            primary_email=row["email"],
+            status=m.Status.LEFT if row["status"] == "tobedeleted" or row["enabledUser"] is False else m.Status.ACTIVE,
+            _line=row.line,
+            _same_person_as=main,
+        )
+        if role == "student":
+            grade = (row["grades"] or [""])[0]
+            self.add(m.Student, sourced_id, student_number=row["identifier"], grade_level=grade, **values)
+        else:
+            self.add(m.Teacher, sourced_id, staff_number=row["identifier"], **values)
 
     def plan_demographics(self) -> None:
         students = self.plan.records[m.Student]
@@ -331,8 +347,10 @@ class _Planner:
             sid = row["sourcedId"]
             if sid not in self.users:
                 self.problem("demographics", row, f"sourcedId {sid!r} is not a user in users.csv")
-            elif sid in students:
-                students[sid].update(birth_date=row["birthDate"], sex=row["sex"] or "")
+            elif any(record_id in students for record_id in self.user_ids.get(sid, {}).values()):
+                for record_id in self.user_ids[sid].values():
+                    if record_id in students:
+                        students[record_id].update(birth_date=row["birthDate"], sex=row["sex"] or "")
             else:
                 self.plan.skipped["demographics of users other than students"] += 1
 
@@ -363,10 +381,14 @@ class _Planner:
             if user_row["role"] != role:
                 self.problem("enrollments", row, f"a {role} enrollment for a user whose role is {user_row['role']}")
                 continue
-            user_school = self.user_school.get(user_row["sourcedId"])
-            if user_school is not None and user_school != class_row["schoolSourcedId"]:
-                self.problem("enrollments", row, "the user belongs to another school than the class; memberships cannot cross schools")
+            record_ids = self.user_ids.get(user_row["sourcedId"])
+            if record_ids is not None and class_row["schoolSourcedId"] not in record_ids:
+                self.problem(
+                    "enrollments", row,
+                    "the class's school is not one of the user's orgSourcedIds; memberships cannot cross schools",
+                )
                 continue
+            user_id = record_ids[class_row["schoolSourcedId"]] if record_ids else row["userSourcedId"]
             key = (row["classSourcedId"], row["userSourcedId"])
             if key in seen:
                 self.problem("enrollments", row, f"the user is already enrolled in this class on line {seen[key]}")
@@ -382,13 +404,13 @@ class _Planner:
             if role == "student":
                 model = m.ClassStudent if homeroom else m.CourseStudent
                 self.add(
-                    model, row["sourcedId"], student=row["userSourcedId"], begin_date=row["beginDate"],
+                    model, row["sourcedId"], student=user_id, begin_date=row["beginDate"],
                     end_date=row["endDate"], _line=row.line, **group,
                 )
             else:
                 model = m.ClassTeacher if homeroom else m.CourseTeacher
                 self.add(
-                    model, row["sourcedId"], teacher=row["userSourcedId"], is_main_teacher=bool(row["primary"]),
+                    model, row["sourcedId"], teacher=user_id, is_main_teacher=bool(row["primary"]),
                     _line=row.line, **group,
                 )
 

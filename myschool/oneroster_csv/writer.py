@@ -230,6 +230,32 @@ def _set_course_terms(plan: ImportPlan, pks: dict[type, dict[str, int]]) -> set[
     return {course_sid[c] for c, _ in missing | extra}
 
 
+def _set_person_links(records: dict[str, dict], objects: dict[str, object], model: type) -> set[str]:
+    """Link each planned copy of a multi-school user to its main record (``same_person_as``, issue 14);
+    return the sourcedIds whose link changed. Links are only ever set here, never removed.
+
+    The main record is the planned one or, for an import of one school, the one already in the
+    database; when it is itself linked, the copy is linked to *its* main record (links are one level deep).
+    A main record not found leaves the copy unlinked (its email then makes both duplicates until linked).
+    """
+    wanted = {sid: values["_same_person_as"] for sid, values in records.items() if values.get("_same_person_as")}
+    if not wanted:
+        return set()
+    mains = {**_existing(model, [main for main in set(wanted.values()) if main not in objects]), **objects}
+    changed = []
+    for sid, main_sid in wanted.items():
+        main = mains.get(main_sid)
+        if main is None:
+            continue
+        main_pk = main.same_person_as_id or main.pk
+        obj = objects[sid]
+        if obj.same_person_as_id != main_pk and obj.pk != main_pk:
+            obj.same_person_as_id = main_pk
+            changed.append(obj)
+    model.objects.bulk_update(changed, ["same_person_as"], batch_size=500)
+    return {obj.sourced_id for obj in changed}
+
+
 def _set_active_years(plan: ImportPlan, objects: dict[type, dict[str, object]]) -> None:
     """Give each imported school without an active year the imported year that contains today, else the latest."""
     today = timezone.localdate()
@@ -255,6 +281,8 @@ def write_plan(plan: ImportPlan) -> ImportResult:
         created, updated, objects[model] = _upsert(model, plan.records[model], pks)
         if model is m.Course:
             updated |= _set_course_terms(plan, pks) - created
+        if model in (m.Student, m.Teacher):
+            updated |= _set_person_links(plan.records[model], objects[model], model) - created
         result.counts[str(model._meta.verbose_name_plural)] = ModelCounts(
             created=len(created), updated=len(updated), unchanged=len(plan.records[model]) - len(created) - len(updated)
         )

@@ -172,7 +172,7 @@ BROKEN = [
     ("broken-not-utf8", "users.csv:2: the file is not UTF-8 text"),
     ("broken-zip-without-manifest.zip", "manifest.csv: the bundle has no manifest.csv"),
     ("broken-username-with-at", "users.csv:4: username 'ana.lima@south.example' contains '@'"),
-    ("broken-cross-school-enrollment", "enrollments.csv:7: the user belongs to another school than the class"),
+    ("broken-cross-school-enrollment", "enrollments.csv:7: the class's school is not one of the user's orgSourcedIds"),
     ("broken-term-outside-year", "academicSessions.csv:3: term 'as-t1' lies outside its school year"),
     ("broken-bulk-file-missing", "enrollments.csv: the manifest lists it as bulk but the bundle does not contain it"),
 ]
