@@ -210,9 +210,12 @@ class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
         school = get_object_or_404(School, pk=school_id)
         should_sync = request.POST.get("should_sync") == "on"
         settings = getattr(school, "sync_settings", None)
+        url = reverse("admin:%s_%s_changelist" % (self.opts.app_label, self.opts.model_name))
+        filters = QueryDict(request.POST.get("_changelist_filters", "")).urlencode()
+        if filters:
+            url = f"{url}?{filters}"  # back to the same school and filters, whether cancelled or done
         if not should_sync and settings and settings.should_sync and not confirmed(request):
             published = last_publication([school.pk])[school.pk]
-            url = reverse("admin:%s_%s_changelist" % (self.opts.app_label, self.opts.model_name))
             return confirmation_page(
                 request,
                 self,
@@ -235,9 +238,7 @@ class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
             else f"Should sync school was already {state}."
         )
         self.message_user(request, text, messages.SUCCESS)
-        url = reverse("admin:%s_%s_changelist" % (self.opts.app_label, self.opts.model_name))
-        filters = QueryDict(request.POST.get("_changelist_filters", "")).urlencode()
-        return HttpResponseRedirect(f"{url}?{filters}" if filters else url)
+        return HttpResponseRedirect(url)
 
 
 @admin.register(CourseSelection)
