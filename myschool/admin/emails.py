@@ -42,6 +42,22 @@ class UploadForm(forms.Form):
     file = forms.FileField(help_text="CSV, UTF-8, with a header row: number (or username), email, optionally role.")
 
 
+def proposed_domain(school: School) -> str:
+    """The domain "Generate from a pattern" proposes: the one most of the school's people already use.
+
+    Among the used domains, one registered for the school's Microsoft tenant wins; with no email
+    yet, the tenant's first domain; with neither, ``school.example``.
+    """
+    registered = emails.email_tenant(school).domains
+    used = [domain for domain, _ in emails.email_domains(school) if domain]
+    for domain in used:
+        if domain in registered:
+            return domain
+    if used:
+        return used[0]
+    return min(registered) if registered else "school.example"
+
+
 class PatternForm(forms.Form):
     pattern = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"size": 50}))
     role = forms.ChoiceField(choices=[("", "Students and teachers"), *emails.PersonRole.choices], required=False)
@@ -250,8 +266,7 @@ class PrimaryEmailAdmin(SchoolScopedAdmin):
         school = self.require(request, change=request.method == "POST")
         context = {}
         if school is not None:
-            domains = sorted(emails.email_tenant(school).domains)
-            initial = {"pattern": "{given}.{family}@" + (domains[0] if domains else "school.example")}
+            initial = {"pattern": "{given}.{family}@" + proposed_domain(school)}
             form = context["form"] = PatternForm(request.POST or None, initial=initial)
             if request.method == "POST" and form.is_valid():
                 pattern, role = form.cleaned_data["pattern"], form.cleaned_data["role"] or None

@@ -561,3 +561,21 @@ def test_the_upload_size_limit_is_a_setting(roster, admin_a, settings):
         reverse("admin:myschool_primaryemail_upload"), {"file": SimpleUploadedFile("emails.csv", data)}
     )
     assert response.context["form"].errors["file"] == ["The file is larger than 1 MB."]
+
+
+def test_generate_proposes_the_domain_the_schools_people_use(school_a, admin_a):
+    tenant(school_a, domains=("contoso.example", "myschool-demo.example"))
+    for n in range(3):
+        f.StudentFactory(school=school_a, primary_email=f"pupil{n}@MySchool-Demo.example")
+    f.TeacherFactory(school=school_a, primary_email="t@elsewhere.example")
+    f.TeacherFactory(school=school_a, primary_email="")
+    url = reverse("admin:myschool_primaryemail_generate")
+    assert login(admin_a).get(url).context["form"].initial["pattern"] == "{given}.{family}@myschool-demo.example"
+
+
+def test_generate_proposes_the_most_used_domain_when_none_is_registered(school_a, admin_a):
+    for n in range(2):
+        f.StudentFactory(school=school_a, primary_email=f"pupil{n}@used.example")
+    f.StudentFactory(school=school_a, primary_email="x@rare.example")
+    url = reverse("admin:myschool_primaryemail_generate")
+    assert login(admin_a).get(url).context["form"].initial["pattern"] == "{given}.{family}@used.example"
