@@ -21,7 +21,7 @@ from django.urls import path, reverse
 from .. import emails
 from ..csv_reader import MB, csv_setting
 from ..emails.massedit import PrimaryEmailFormSet
-from ..emails.people import PersonKey, person_from_dict
+from ..emails.people import PersonKey, people_by_key, person_from_dict
 from ..models import EmailChangeBatch, PrimaryEmail, School, Status
 from ..scoping import scope_to_user, sees_all_schools, staff_school_id
 from .base import SchoolScopedAdmin
@@ -145,7 +145,9 @@ class PrimaryEmailAdmin(SchoolScopedAdmin):
             if self.save_rows(request, formset):
                 return HttpResponseRedirect(request.get_full_path())
             problems = emails.email_problems(school, tenant=problems.tenant)  # after the save
-            rows, page = [(form, formset.people.get(_key(form))) for form in formset.forms], None
+            # Read the people again: a saved row shows its new email and flags, not the ones before the save.
+            fresh = people_by_key(school_id=school.pk, keys=list(formset.people))
+            rows, page = [(form, fresh.get(_key(form))) for form in formset.forms], None
         else:
             page = self.page_of_rows(request, problems)
             people = [person_from_dict(row) for row in page]
