@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from importlib import import_module
 
 import pytest
 
@@ -67,3 +68,21 @@ def lis_rows(school_a, school_b):
     selections_sync(model=CourseSelection)
     selections_sync(model=ClassSelection)
     return made
+
+
+@pytest.fixture
+def roles_after_flush(transactional_db):
+    """The Support and School administrators groups as the data migrations make them.
+
+    A transactional test's flush empties the groups (``post_migrate`` recreates only the
+    permissions), so a later transactional test that needs them makes them again from the
+    migrations' own functions.
+    """
+    from django.apps import apps
+
+    for module, function in (
+        ("myschool.migrations.0002_roles", "create_roles"),
+        ("myschool.migrations.0005_primary_email_permissions", "grant"),
+        ("lis.migrations.0004_credential_handoff", "grant_support_every_lis_permission"),
+    ):
+        getattr(import_module(module), function)(apps, None)

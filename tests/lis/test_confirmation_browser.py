@@ -88,7 +88,8 @@ def test_publish_now_asks_first_with_the_counts(browser, live_server, support): 
     text = page.locator("#lis-confirmation").inner_text()
     # Never published: everything is new in Microsoft (2 courses + the homeroom; 6 students + 3 teachers).
     assert "Small School PN (PN):" in text
-    assert "Courses and classes: 3 added to Microsoft." in text and "Students and teachers: 9 added to Microsoft." in text
+    assert "Courses and classes: 3 added to Microsoft." in text
+    assert "Students and teachers: 9 added to Microsoft." in text
     look(page, "confirm-publish-now", CONFIRM_CONTROLS)
 
     page.get_by_text("No, take me back").click()
@@ -105,7 +106,9 @@ def test_publish_now_asks_first_with_the_counts(browser, live_server, support): 
     assert PublicationRun.objects.filter(school=school, trigger="support").count() == 1
 
 
-def test_the_integration_page_offers_the_steps_that_apply(browser, live_server, support, school_a, settings):  # noqa: F811
+def test_the_integration_page_offers_the_steps_that_apply(
+    browser, live_server, support, school_a, settings  # noqa: F811
+):
     settings.PUBLIC_BASE_URL = PUBLIC_BASE_URL  # the handoff link is https, as in production
     integration = accepted(school_a, actor=support)
     page = log_in(browser, live_server, support.username)

@@ -348,7 +348,8 @@ def test_suspend_from_the_page_needs_a_reason(school_a, support):
     assert blank.status_code == 200 and "Give a reason" in blank.content.decode()
     integration.refresh_from_db()
     assert integration.status != S.SUSPENDED
-    assert client.post(lifecycle_url(integration, "suspend"), {"confirm": "yes", "reason": "tenant asked"}).status_code == 302
+    done = client.post(lifecycle_url(integration, "suspend"), {"confirm": "yes", "reason": "tenant asked"})
+    assert done.status_code == 302
     integration.refresh_from_db()
     assert integration.status == S.SUSPENDED
     assert integration.events.get(kind=EventKind.SUSPENDED).reason == "tenant asked"
