@@ -75,14 +75,16 @@ def roles_after_flush(transactional_db):
     """The Support and School administrators groups as the data migrations make them.
 
     A transactional test's flush empties the groups (``post_migrate`` recreates only the
-    permissions), so a later transactional test that needs them makes them again from the
-    migrations' own functions.
+    permissions), so a later transactional test that needs them makes them again. Only the
+    migrations' permission lists and ``grant`` are used: their ``create_permissions_now`` would
+    unset the real app configs' ``models_module`` and stop ``post_migrate`` from recreating
+    permissions after later flushes.
     """
     from django.apps import apps
+    from django.contrib.auth.models import Permission
 
-    for module, function in (
-        ("myschool.migrations.0002_roles", "create_roles"),
-        ("myschool.migrations.0005_primary_email_permissions", "grant"),
-        ("lis.migrations.0004_credential_handoff", "grant_support_every_lis_permission"),
-    ):
-        getattr(import_module(module), function)(apps, None)
+    roles = import_module("myschool.migrations.0002_roles")
+    own = Permission.objects.filter(content_type__app_label__in=["myschool", "lis"]).select_related("content_type")
+    every = [(permission.content_type.app_label, permission.codename) for permission in own]
+    roles.grant(apps, "Support", every + roles.SUPPORT_EXTRA_PERMISSIONS)
+    roles.grant(apps, "School administrators", roles.SCHOOL_ADMINISTRATOR_PERMISSIONS)
