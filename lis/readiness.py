@@ -81,6 +81,12 @@ class ReadinessReport:
 
     school: m.School
     problems: list[ReadinessProblem] = field(default_factory=list)
+    withheld: int = 0  # people the publication withholds (each counted once, whatever their problems)
+
+    @property
+    def other_blocking(self) -> list[ReadinessProblem]:
+        """Blocking problems that are not about people (e.g. ``no_active_year``)."""
+        return [problem for problem in self.blocking if problem.code not in USER_BLOCKING_CODES]
 
     @property
     def blocking(self) -> list[ReadinessProblem]:
@@ -185,13 +191,21 @@ def _label(role: str, given: str, family: str, number: str) -> str:
     return f"{given} {family} ({role} {number})"
 
 
-def _user_problems(school: m.School, settings: SchoolSyncSettings, problems: EmailProblems) -> list[ReadinessProblem]:
+def _user_problems(
+    school: m.School, settings: SchoolSyncSettings, problems: EmailProblems
+) -> tuple[list[ReadinessProblem], int]:
+    """(the user problems, how many people the publication withholds — each once)."""
     conditions = {code: problems.q(check) if isinstance(check, str) else check for code, _, check, _ in USER_CHECKS}
     counts = dict.fromkeys(conditions, 0)
     examples: dict[str, list[str]] = {code: [] for code in conditions}
+    withheld = 0
     for role in MODELS:
         people = problems.having(people_to_publish(school, MODELS[role], settings))
-        totals = people.aggregate(**{code: Count("pk", filter=condition) for code, condition in conditions.items()})
+        totals = people.aggregate(
+            _withheld=Count("pk", filter=problems.blocking_q()),
+            **{code: Count("pk", filter=condition) for code, condition in conditions.items()},
+        )
+        withheld += totals.pop("_withheld")
         for code, total in totals.items():
             counts[code] += total
             if total and len(examples[code]) < EXAMPLES:
@@ -201,13 +215,17 @@ def _user_problems(school: m.School, settings: SchoolSyncSettings, problems: Ema
                 ]
                 examples[code] += [_label(role, *row) for row in rows]
     domains = ", ".join(sorted(problems.tenant.domains))
-    return [
+    found = [
         ReadinessProblem(
             code, severity, message.format(n=counts[code], domains=domains), counts[code], tuple(examples[code])
         )
         for code, severity, _, message in USER_CHECKS
         if counts.get(code)
     ]
+    return found, withheld
+
+
+USER_BLOCKING_CODES = frozenset(code for code, severity, _, _ in USER_CHECKS if severity == Severity.BLOCKING)
 
 
 def _group_problems(school: m.School) -> list[ReadinessProblem]:
@@ -332,7 +350,8 @@ def school_readiness(school: m.School) -> ReadinessReport:
         )
     if notice := active_year_notice(school.active_year):
         found.append(ReadinessProblem("active_year_not_current", Severity.WARNING, notice))
-    found += _user_problems(school, settings, problems)
+    user_problems, withheld = _user_problems(school, settings, problems)
+    found += user_problems
     if not problems.tenant.domains:
         found.append(
             ReadinessProblem(
@@ -345,7 +364,7 @@ def school_readiness(school: m.School) -> ReadinessReport:
     found += _unplaced_students(school, settings)
     found += _linked_people(school, problems.tenant.school_ids)
     found.sort(key=lambda problem: not problem.is_blocking)
-    return ReadinessReport(school, found)
+    return ReadinessReport(school, found, withheld)
 
 
 def integration_readiness(integration: Integration) -> IntegrationReadiness:

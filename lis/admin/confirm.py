@@ -33,8 +33,15 @@ def confirmation_page(
     button: str = "Confirm",
     back_url: str = "",
     danger: bool = True,
+    reason_field: bool = False,
+    reason: str = "",
+    error: str = "",
 ):
-    """Render the confirmation page; its form posts the same ``action`` and selection (or ``hidden``) back."""
+    """Render the confirmation page; its form posts the same ``action`` and selection (or ``hidden``) back.
+
+    ``reason_field`` adds a required *reason* box (kept in the audit log) prefilled with ``reason``;
+    ``error`` is shown above the button.
+    """
     context = {
         **model_admin.admin_site.each_context(request),
         "title": title,
@@ -47,6 +54,9 @@ def confirmation_page(
         "button": button,
         "back_url": back_url,
         "danger": danger,
+        "reason_field": reason_field,
+        "reason": reason,
+        "error": error,
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(request, TEMPLATE, context)

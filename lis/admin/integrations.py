@@ -37,6 +37,8 @@ from ..integrations.services import (
     integration_suspend,
 )
 from ..models import CredentialHandoff, Integration, IntegrationClient, IntegrationEvent, MicrosoftDomain
+from ..oneroster import SCOPE_DEMOGRAPHICS, SCOPE_ROSTER, SCOPE_ROSTER_CORE
+from .lifecycle import STEPS, LifecycleToolsMixin, step_refusal
 
 REASON_TEMPLATE = "admin/lis/integration/action_reason.html"
 
@@ -100,8 +102,26 @@ class IntegrationEventInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("actor")
 
 
+SCOPE_CHOICES = [
+    (SCOPE_ROSTER_CORE, "roster-core.readonly: schools, sessions, courses, classes, enrollments and people"),
+    (SCOPE_ROSTER, "roster.readonly: the same roster data (includes roster-core)"),
+    (SCOPE_DEMOGRAPHICS, "roster-demographics.readonly: demographics (also needs the school's share switch)"),
+]
+
+
 class IntegrationForm(forms.ModelForm):
-    """The integration form; removing a school shows what SDS will delete and needs a tick to save."""
+    """The integration form; removing a school shows what SDS will delete and needs a tick to save.
+
+    The OneRoster 1.1 scopes (§1) its SDS clients may be granted are checkboxes; the tenant id
+    box fits a GUID (36 characters).
+    """
+
+    scopes = forms.MultipleChoiceField(
+        choices=SCOPE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The OAuth scopes this tenant's SDS clients may be granted.",
+        error_messages={"required": "Tick at least one scope: without one, SDS can read nothing."},
+    )
 
     confirm_removal = forms.BooleanField(
         required=False,
@@ -115,6 +135,12 @@ class IntegrationForm(forms.ModelForm):
     class Meta:
         model = Integration
         fields = "__all__"
+        widgets = {
+            "tenant_id": forms.TextInput(
+                attrs={"size": 38, "maxlength": 36, "spellcheck": "false", "autocomplete": "off",
+                       "placeholder": "72f988bf-86f1-41af-91ab-2d7cd011db47"}
+            )
+        }
 
     def clean(self):
         cleaned = super().clean()
@@ -126,7 +152,7 @@ class IntegrationForm(forms.ModelForm):
 
 
 @admin.register(Integration)
-class IntegrationAdmin(SchoolScopedAdmin):
+class IntegrationAdmin(LifecycleToolsMixin, SchoolScopedAdmin):
     """Support's onboarding workflow and sync health; a school's read-only view of its integration."""
 
     list_display = [
@@ -144,6 +170,7 @@ class IntegrationAdmin(SchoolScopedAdmin):
     ]
     readonly_fields = ["status", "sync_health"]
     form = IntegrationForm
+    change_form_template = "admin/lis/integration/change_form.html"
     inlines = [MicrosoftDomainInline, IntegrationClientInline, CredentialHandoffInline, IntegrationEventInline]
     actions = [
         "map_features", "accept", "issue_credentials", "resend_credentials", "rotate_compromised", "suspend", "resume"
@@ -268,6 +295,9 @@ class IntegrationAdmin(SchoolScopedAdmin):
             )
         needing = []
         for integration in queryset:
+            if refusal := step_refusal(integration, STEPS[action]):
+                self.message_user(request, refusal, messages.ERROR)
+                continue
             try:
                 text = perform(integration, reason)
             except ReasonRequired as exc:
@@ -296,9 +326,12 @@ class IntegrationAdmin(SchoolScopedAdmin):
             f"valid until {_when(issued.handoff.expires_at)}."
         )
 
-    def _transition(self, request, queryset, service, done: str) -> None:
+    def _transition(self, request, queryset, service, done: str, *, step: str) -> None:
         """Run the workflow ``service`` on each selected integration and report each outcome."""
         for integration in queryset:
+            if refusal := step_refusal(integration, STEPS[step]):
+                self.message_user(request, refusal, messages.ERROR)
+                continue
             try:
                 service(integration=integration, actor=request.user)
             except TransitionRefused as exc:
@@ -308,11 +341,11 @@ class IntegrationAdmin(SchoolScopedAdmin):
 
     @admin.action(description="Mark features mapped (LIS features granted)", permissions=["change"])
     def map_features(self, request, queryset):
-        self._transition(request, queryset, integration_map_features, "features mapped")
+        self._transition(request, queryset, integration_map_features, "features mapped", step="map_features")
 
     @admin.action(description="Mark accepted by Microsoft", permissions=["change"])
     def accept(self, request, queryset):
-        self._transition(request, queryset, integration_accept, "accepted by Microsoft")
+        self._transition(request, queryset, integration_accept, "accepted by Microsoft", step="accept")
 
     @admin.action(description="Issue credentials (email the key contact a link)", permissions=["change"])
     def issue_credentials(self, request, queryset):
@@ -380,6 +413,9 @@ class IntegrationAdmin(SchoolScopedAdmin):
     @admin.action(description="Resume", permissions=["change"])
     def resume(self, request, queryset):
         for integration in queryset:
+            if refusal := step_refusal(integration, STEPS["resume"]):
+                self.message_user(request, refusal, messages.ERROR)
+                continue
             try:
                 resumed = integration_resume(integration=integration, actor=request.user)
             except TransitionRefused as exc:

@@ -61,6 +61,8 @@ def readiness_summary(report: ReadinessReport) -> dict:
         "school": report.school,
         "year_notice": next((p.message for p in report.problems if p.code == "active_year_not_current"), None),
         "blocking": [problem.message for problem in report.blocking],
+        "withheld": report.withheld,
+        "other_blocking": [problem.message for problem in report.other_blocking],
         "warnings": len(report.warnings),
         "url": reverse("admin:lis_readiness_school", args=[report.school.pk]),
     }

@@ -29,6 +29,7 @@ from ..selection.selectors import class_selections_with_counts, course_selection
 from ..selection.services import school_sync_settings_update, selections_set_sync, selections_sync
 from .confirm import confirmation_page, confirmed
 from .filters import GradeFilter, SchoolFilter, SyncedFilter, WithoutTeacherFilter, chosen_school_id
+from .ordering import NaturalOrderChangeList, natural_sorted
 from .publication import last_publication
 from .readiness import readiness_summary
 
@@ -49,6 +50,14 @@ class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
     list_editable = ["sync"]
     list_per_page = 200
     actions = ["select_for_sync", "remove_from_sync"]
+    natural_column: str  # the list_display entry of the group's name, sorted naturally ("7A" before "10A")
+
+    @property
+    def natural_fields(self) -> tuple[str, str]:
+        return f"{self.group_field}__school__name", f"{self.group_field}__name"
+
+    def get_changelist(self, request, **kwargs):
+        return NaturalOrderChangeList
 
     def with_counts(self, queryset):
         """Restrict ``queryset`` to the active year and annotate ``teacher_count``/``student_count``."""
@@ -91,7 +100,7 @@ class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
         if confirmed(request):
             self._set_sync(request, queryset, sync=False)
             return None
-        synced = list(queryset.filter(sync=True))
+        synced = natural_sorted(queryset.filter(sync=True), lambda obj: getattr(obj, self.group_field).name)
         if not synced:
             self._set_sync(request, queryset, sync=False)  # nothing leaves Microsoft: the message says so
             return None
@@ -201,9 +210,12 @@ class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
         school = get_object_or_404(School, pk=school_id)
         should_sync = request.POST.get("should_sync") == "on"
         settings = getattr(school, "sync_settings", None)
+        url = reverse("admin:%s_%s_changelist" % (self.opts.app_label, self.opts.model_name))
+        filters = QueryDict(request.POST.get("_changelist_filters", "")).urlencode()
+        if filters:
+            url = f"{url}?{filters}"  # back to the same school and filters, whether cancelled or done
         if not should_sync and settings and settings.should_sync and not confirmed(request):
             published = last_publication([school.pk])[school.pk]
-            url = reverse("admin:%s_%s_changelist" % (self.opts.app_label, self.opts.model_name))
             return confirmation_page(
                 request,
                 self,
@@ -226,9 +238,7 @@ class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
             else f"Should sync school was already {state}."
         )
         self.message_user(request, text, messages.SUCCESS)
-        url = reverse("admin:%s_%s_changelist" % (self.opts.app_label, self.opts.model_name))
-        filters = QueryDict(request.POST.get("_changelist_filters", "")).urlencode()
-        return HttpResponseRedirect(f"{url}?{filters}" if filters else url)
+        return HttpResponseRedirect(url)
 
 
 @admin.register(CourseSelection)
@@ -236,6 +246,7 @@ class CourseSelectionAdmin(SelectionAdmin):
     """LIS Courses: the active-year courses (teaching groups) and whether each goes to Microsoft."""
 
     group_field = "course"
+    natural_column = "course_name"
     list_display = ["course_name", "course_code", "subject", "grades", "teacher_count", "student_count", "sync"]
     list_display_links = ["course_name"]
     list_filter = [
@@ -274,6 +285,7 @@ class ClassSelectionAdmin(SelectionAdmin):
     """LIS Classes: the active-year homeroom classes and whether each goes to Microsoft."""
 
     group_field = "school_class"
+    natural_column = "class_name"
     list_display = ["class_name", "class_code", "grade", "teacher_count", "student_count", "sync"]
     list_display_links = ["class_name"]
     list_filter = [SchoolFilter, GradeFilter, SyncedFilter, WithoutTeacherFilter]

@@ -21,7 +21,7 @@ from django.urls import path, reverse
 from .. import emails
 from ..csv_reader import MB, csv_setting
 from ..emails.massedit import PrimaryEmailFormSet
-from ..emails.people import PersonKey, person_from_dict
+from ..emails.people import PersonKey, people_by_key, person_from_dict
 from ..models import EmailChangeBatch, PrimaryEmail, School, Status
 from ..scoping import scope_to_user, sees_all_schools, staff_school_id
 from .base import SchoolScopedAdmin
@@ -40,6 +40,22 @@ FILTERS = {
 
 class UploadForm(forms.Form):
     file = forms.FileField(help_text="CSV, UTF-8, with a header row: number (or username), email, optionally role.")
+
+
+def proposed_domain(school: School) -> str:
+    """The domain "Generate from a pattern" proposes: the one most of the school's people already use.
+
+    Among the used domains, one registered for the school's Microsoft tenant wins; with no email
+    yet, the tenant's first domain; with neither, ``school.example``.
+    """
+    registered = emails.email_tenant(school).domains
+    used = [domain for domain, _ in emails.email_domains(school) if domain]
+    for domain in used:
+        if domain in registered:
+            return domain
+    if used:
+        return used[0]
+    return min(registered) if registered else "school.example"
 
 
 class PatternForm(forms.Form):
@@ -129,7 +145,9 @@ class PrimaryEmailAdmin(SchoolScopedAdmin):
             if self.save_rows(request, formset):
                 return HttpResponseRedirect(request.get_full_path())
             problems = emails.email_problems(school, tenant=problems.tenant)  # after the save
-            rows, page = [(form, formset.people.get(_key(form))) for form in formset.forms], None
+            # Read the people again: a saved row shows its new email and flags, not the ones before the save.
+            fresh = people_by_key(school_id=school.pk, keys=list(formset.people))
+            rows, page = [(form, fresh.get(_key(form))) for form in formset.forms], None
         else:
             page = self.page_of_rows(request, problems)
             people = [person_from_dict(row) for row in page]
@@ -250,8 +268,7 @@ class PrimaryEmailAdmin(SchoolScopedAdmin):
         school = self.require(request, change=request.method == "POST")
         context = {}
         if school is not None:
-            domains = sorted(emails.email_tenant(school).domains)
-            initial = {"pattern": "{given}.{family}@" + (domains[0] if domains else "school.example")}
+            initial = {"pattern": "{given}.{family}@" + proposed_domain(school)}
             form = context["form"] = PatternForm(request.POST or None, initial=initial)
             if request.method == "POST" and form.is_valid():
                 pattern, role = form.cleaned_data["pattern"], form.cleaned_data["role"] or None

@@ -44,6 +44,15 @@ HIDDEN = """(selector) => {
   }
   return hidden;
 }"""
+OVERFLOW = """() => {
+  // The filter panel (and its header bar) must end where the list ends, not run past it.
+  const list = document.querySelector("#changelist, .emails-layout");
+  if (!list) return [];
+  const right = list.getBoundingClientRect().right + 1;
+  return [...document.querySelectorAll("#changelist-filter, #changelist-filter > h2, #changelist-filter > details")]
+    .filter((element) => element.getBoundingClientRect().right > right)
+    .map((element) => element.outerHTML.slice(0, 60) + " ends at " + element.getBoundingClientRect().right + " > " + right);
+}"""
 CHECKED = "#result_list thead th, #result_list tbody tr:nth-child(-n+3) input, #result_list tbody tr:nth-child(-n+3) a, #lis-school-sync a, #lis-school-sync input, .object-tools a"
 
 
@@ -80,7 +89,7 @@ def test_nothing_is_hidden_on_the_lis_and_email_pages(browser, live_server, scho
         page.set_viewport_size({"width": width, "height": 800})
         page.goto(f"{url}?school={school_with_rows.pk}")
         page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
-        hidden = page.evaluate(HIDDEN, CHECKED)
+        hidden = page.evaluate(HIDDEN, CHECKED) + page.evaluate(OVERFLOW)
         if hidden:
             problems[f"{name} at {width} px"] = hidden
     assert not problems, problems

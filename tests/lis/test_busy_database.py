@@ -25,7 +25,7 @@ from tests.lis.publication_fixtures import small_school
 from tests.lis.sds import SDS
 from tests.oneroster_api import published as p
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("roles_after_flush")]
 
 
 def test_token_api_admin_and_a_second_run_during_a_publication(live_server, client):

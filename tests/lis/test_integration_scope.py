@@ -45,7 +45,7 @@ def test_removing_a_school_needs_confirmation_showing_the_counts(two_schools, dj
 
 def test_the_integration_form_warns_and_requires_the_tick(two_schools):
     small, other, integration = two_schools
-    data = {**model_to_dict(integration), "schools": [other.school.pk], "scopes": '["' + '", "'.join(integration.scopes) + '"]'}
+    data = {**model_to_dict(integration), "schools": [other.school.pk], "scopes": list(integration.scopes)}
 
     form = IntegrationForm(data=data, instance=integration)
     assert not form.is_valid()

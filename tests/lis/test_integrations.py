@@ -7,6 +7,7 @@ ungranted administrator of A, and B's granted administrator.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -167,7 +168,7 @@ def test_support_registers_a_tenant_in_the_admin(school_a, support):
             "schools": [school_a.pk],
             "key_contact_name": "Kim Key",
             "key_contact_email": "kim@contoso.example",
-            "scopes": '["https://purl.imsglobal.org/spec/or/v1p1/scope/roster-core.readonly"]',
+            "scopes": ["https://purl.imsglobal.org/spec/or/v1p1/scope/roster-core.readonly"],
             "domains-TOTAL_FORMS": "1",
             "domains-INITIAL_FORMS": "0",
             "domains-0-domain": "contoso.example",
@@ -284,3 +285,114 @@ def test_support_finds_integrations_in_the_one_lis_section(support):
     index = login(support).get(reverse("admin:index")).content.decode()
     sync_section = index.split(f">{ADVANCED_OPTIONS}<", 1)[1]
     assert "Microsoft integrations" in sync_section and "Integration events" in sync_section
+
+
+# --- the integration's own page: lifecycle object-tools, scopes, tenant id ------------------------
+
+
+def lifecycle_url(integration, step: str) -> str:
+    return reverse("admin:lis_integration_lifecycle", args=[integration.pk, step])
+
+
+def tools_on(client, integration) -> list[str]:
+    page = client.get(reverse("admin:lis_integration_change", args=[integration.pk])).content.decode()
+    return re.findall(r'class="lis-lifecycle[^"]*" data-step="([a-z_]+)"', page)
+
+
+def test_the_change_page_offers_only_the_steps_that_apply(school_a, support):
+    integration = requested(school_a, actor=support)
+    client = login(support)
+    assert tools_on(client, integration) == ["map_features", "suspend"]
+    f.granted_group(school_a)
+    integration_map_features(integration=integration, actor=support)
+    assert tools_on(client, integration) == ["accept", "suspend"]
+    integration_accept(integration=integration, actor=support)
+    assert tools_on(client, integration) == ["issue_credentials", "suspend"]
+    credentials_issue(integration=integration, actor=support)
+    assert tools_on(client, integration) == ["resend_credentials", "rotate_compromised", "suspend"]
+
+
+def test_each_step_is_confirmed_first_and_cancel_changes_nothing(school_a, support):
+    integration = accepted(school_a, actor=support)
+    client = login(support)
+    page = client.get(lifecycle_url(integration, "issue_credentials"))
+    text = page.content.decode()
+    assert page.status_code == 200 and "emails the key contact" in text and 'name="confirm" value="yes"' in text
+    assert f'href="{reverse("admin:lis_integration_change", args=[integration.pk])}"' in text  # the Cancel link
+    integration.refresh_from_db()
+    assert integration.status == S.ACCEPTED and not mail.outbox
+    done = client.post(lifecycle_url(integration, "issue_credentials"), {"confirm": "yes"}, follow=True)
+    integration.refresh_from_db()
+    assert integration.status == S.CREDENTIALS_ISSUED and len(mail.outbox) == 1
+    assert "was emailed a link" in done.content.decode()
+
+
+def test_a_step_that_does_not_apply_is_refused_in_plain_words(school_a, support):
+    integration = issued(school_a, actor=support).handoff.integration
+    client = login(support)
+    page = client.post(lifecycle_url(integration, "issue_credentials"), {"confirm": "yes"}, follow=True)
+    text = page.content.decode()
+    assert "Credentials are already issued; use Resend or Rotate." in text
+    assert "needs it to be" not in text
+    listed = client.post(reverse(CHANGELIST), {"action": "issue_credentials", "_selected_action": [integration.pk],
+                                               "index": "0"}, follow=True).content.decode()
+    assert "Credentials are already issued; use Resend or Rotate." in listed
+    assert client.get(lifecycle_url(integration, "resume"), follow=True).content.decode().count("is not suspended") == 1
+    assert client.get(lifecycle_url(integration, "no_such_step")).status_code == 404
+
+
+def test_suspend_from_the_page_needs_a_reason(school_a, support):
+    integration = issued(school_a, actor=support).handoff.integration
+    client = login(support)
+    blank = client.post(lifecycle_url(integration, "suspend"), {"confirm": "yes", "reason": " "})
+    assert blank.status_code == 200 and "Give a reason" in blank.content.decode()
+    integration.refresh_from_db()
+    assert integration.status != S.SUSPENDED
+    done = client.post(lifecycle_url(integration, "suspend"), {"confirm": "yes", "reason": "tenant asked"})
+    assert done.status_code == 302
+    integration.refresh_from_db()
+    assert integration.status == S.SUSPENDED
+    assert integration.events.get(kind=EventKind.SUSPENDED).reason == "tenant asked"
+    assert tools_on(client, integration) == ["resume"]
+
+
+def test_a_resend_within_the_cool_down_asks_for_the_reason_on_the_confirmation_page(school_a, support):
+    integration = issued(school_a, actor=support).handoff.integration
+    client = login(support)
+    page = client.post(lifecycle_url(integration, "resend_credentials"), {"confirm": "yes"})
+    assert page.status_code == 200 and "cool-down" in page.content.decode() and 'name="reason"' in page.content.decode()
+    done = client.post(lifecycle_url(integration, "resend_credentials"), {"confirm": "yes", "reason": "lost mail"})
+    assert done.status_code == 302 and integration.events.get(kind=EventKind.ROTATED).reason == "lost mail"
+
+
+def test_a_school_administrator_gets_no_lifecycle_tools(school_a, support, admin_a):
+    integration = accepted(school_a, actor=support)
+    admin_a.groups.add(f.granted_group(school_a, name="LIS team two"))
+    client = login(admin_a)
+    page = client.get(reverse("admin:lis_integration_change", args=[integration.pk]))
+    assert page.status_code == 200 and "lis-lifecycle" not in page.content.decode()
+    assert client.post(lifecycle_url(integration, "issue_credentials"), {"confirm": "yes"}).status_code == 403
+    integration.refresh_from_db()
+    assert integration.status == S.ACCEPTED
+
+
+def test_scopes_are_checkboxes_and_the_tenant_id_box_fits_a_guid(school_a, support):
+    integration = requested(school_a, actor=support)
+    client = login(support)
+    page = client.get(reverse("admin:lis_integration_change", args=[integration.pk])).content.decode()
+    for scope in ("roster-core.readonly", "roster.readonly", "roster-demographics.readonly"):
+        assert f'type="checkbox" name="scopes" value="https://purl.imsglobal.org/spec/or/v1p1/scope/{scope}"' in page
+    assert "<textarea" not in page.split('id="id_scopes"')[0].rsplit("<div", 1)[-1]
+    assert re.search(r'<input[^>]*name="tenant_id"[^>]*size="38"', page)
+    from lis.admin.integrations import IntegrationForm
+
+    data = {
+        "name": integration.name, "tenant_id": integration.tenant_id, "schools": [school_a.pk],
+        "key_contact_name": "Kim", "key_contact_email": "kim@contoso.example", "status": integration.status,
+    }
+    assert "Tick at least one scope" in IntegrationForm(data=data, instance=integration).errors["scopes"][0]
+    roster_core = "https://purl.imsglobal.org/spec/or/v1p1/scope/roster-core.readonly"
+    form = IntegrationForm(data={**data, "scopes": [roster_core]}, instance=integration)
+    assert form.is_valid(), form.errors
+    assert form.save().scopes == [roster_core]
+    assert not IntegrationForm(data={**data, "scopes": ["admin"]}, instance=integration).is_valid()

@@ -282,3 +282,50 @@ def test_history_query_count_is_the_same_for_10_and_200_rows(school_a, granted_a
         return len(ctx.captured_queries)
 
     assert queries_for(10) == queries_for(200)
+
+
+# --- natural order of names ---------------------------------------------------------------------
+
+
+def test_natural_key_compares_numbers_as_numbers():
+    from lis.admin.ordering import natural_key
+
+    names = ["Art 10A", "art 7B", "Art 7A", "Art 9", "Art", "Biology 1"]
+    assert sorted(names, key=natural_key) == ["Art", "Art 7A", "art 7B", "Art 9", "Art 10A", "Biology 1"]
+
+
+def test_classes_and_courses_list_7a_before_10a(school_a, granted_admin):
+    year = school_a.active_year
+    for name in ("Art 10A", "Art 7A", "Art 9B", "Art 11C"):
+        f.SchoolClassFactory(school=school_a, year=year, name=name)
+        f.CourseFactory(school=school_a, year=year, name=name)
+    client = login(granted_admin)
+    expected = ["Art 7A", "Art 9B", "Art 10A", "Art 11C"]
+    assert listed(client.get(classes_url())) == expected
+    assert listed(client.get(courses_url())) == expected
+    # the name column sorted descending; another column keeps the database's order
+    columns = client.get(classes_url()).context["cl"].list_display
+    name_index = columns.index("class_name")
+    assert listed(client.get(classes_url(), {"o": f"-{name_index}"})) == expected[::-1]
+    assert client.get(classes_url(), {"o": str(columns.index("grade"))}).status_code == 200
+
+
+def test_natural_order_keeps_paging_correct(school_a, granted_admin, monkeypatch):
+    from lis.admin.selection import ClassSelectionAdmin
+
+    monkeypatch.setattr(ClassSelectionAdmin, "list_per_page", 3)
+    for n in (12, 3, 1, 10, 2, 11, 20):
+        f.SchoolClassFactory(school=school_a, year=school_a.active_year, name=f"Form {n}")
+    client = login(granted_admin)
+    pages = [listed(client.get(classes_url(), {"p": page})) for page in (1, 2, 3)]
+    assert pages == [["Form 1", "Form 2", "Form 3"], ["Form 10", "Form 11", "Form 12"], ["Form 20"]]
+    assert listed(client.get(classes_url(), {"all": ""})) == [f"Form {n}" for n in (1, 2, 3, 10, 11, 12, 20)]
+
+
+def test_saving_the_sync_column_works_in_natural_order(school_a, granted_admin):
+    made = [f.SchoolClassFactory(school=school_a, year=school_a.active_year, name=n) for n in ("7A", "10A")]
+    client = login(granted_admin)
+    client.get(classes_url())
+    response = save_list(client, classes_url(), {selection(made[0]).pk: True, selection(made[1]).pk: False})
+    assert response.status_code == 302
+    assert selection(made[0]).sync and not selection(made[1]).sync

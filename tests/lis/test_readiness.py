@@ -194,8 +194,19 @@ def test_domains_are_normalized_once_and_bad_ones_refused(school_a):
 def test_the_lis_pages_show_the_readiness_summary(lis_rows, granted_admin, school_a):
     f.StudentFactory(school=school_a, primary_email="")
     page = login(granted_admin).get(courses_url()).content.decode()
-    assert "Sync readiness" in page and "blocking" in page
+    assert "Sync readiness" in page and "blocking" not in page
     assert reverse("admin:lis_readiness_school", args=[school_a.pk]) in page
+
+
+def test_the_summary_counts_the_withheld_people_once(lis_rows, granted_admin, school_a):
+    # Two people without an email and two sharing one (ignoring case): publishing goes ahead without the
+    # 4 of them, and the page says so instead of a red "N blocking".
+    f.StudentFactory(school=school_a, primary_email="")
+    f.StudentFactory(school=school_a, primary_email="")
+    f.StudentFactory(school=school_a, primary_email="twin@contoso.example")
+    f.TeacherFactory(school=school_a, primary_email="TWIN@contoso.example")
+    page = login(granted_admin).get(courses_url()).content.decode()
+    assert "4 people withheld</strong> (publishing goes ahead without them" in page
 
 
 def test_readiness_pages_for_each_persona(school_a, school_b, admin_a, admin_b, support):

@@ -380,12 +380,16 @@ def test_saving_keeps_every_valid_row_and_reports_the_others(people, admin_a):
 
 def test_valid_rows_are_saved_when_others_are_not(people, admin_a):
     ada, bob = people["ada"], people["bob"]
+    type(ada).objects.filter(pk=ada.pk).update(primary_email="")  # "No email" before the save
     response = mass_edit_post(login(admin_a), mass_edit_url(), {ada: "ada.ok@school.example", bob: "nope"})
     assert (
         response.status_code == 200
         and "1 primary email(s) saved; 1 row(s) need correcting" in response.content.decode()
     )
     assert email_of(ada) == "ada.ok@school.example"
+    # The saved row shows its new email and no "No email" flag; the refused row keeps its error.
+    shown = {person.key: (person.email, flags) for _form, person, flags in response.context["rows"]}
+    assert shown[key(ada)][0] == "ada.ok@school.example" and "No email" not in shown[key(ada)][1]
 
 
 def test_a_crafted_post_for_another_schools_person_fails(people, admin_a):
@@ -561,3 +565,21 @@ def test_the_upload_size_limit_is_a_setting(roster, admin_a, settings):
         reverse("admin:myschool_primaryemail_upload"), {"file": SimpleUploadedFile("emails.csv", data)}
     )
     assert response.context["form"].errors["file"] == ["The file is larger than 1 MB."]
+
+
+def test_generate_proposes_the_domain_the_schools_people_use(school_a, admin_a):
+    tenant(school_a, domains=("contoso.example", "myschool-demo.example"))
+    for n in range(3):
+        f.StudentFactory(school=school_a, primary_email=f"pupil{n}@MySchool-Demo.example")
+    f.TeacherFactory(school=school_a, primary_email="t@elsewhere.example")
+    f.TeacherFactory(school=school_a, primary_email="")
+    url = reverse("admin:myschool_primaryemail_generate")
+    assert login(admin_a).get(url).context["form"].initial["pattern"] == "{given}.{family}@myschool-demo.example"
+
+
+def test_generate_proposes_the_most_used_domain_when_none_is_registered(school_a, admin_a):
+    for n in range(2):
+        f.StudentFactory(school=school_a, primary_email=f"pupil{n}@used.example")
+    f.StudentFactory(school=school_a, primary_email="x@rare.example")
+    url = reverse("admin:myschool_primaryemail_generate")
+    assert login(admin_a).get(url).context["form"].initial["pattern"] == "{given}.{family}@used.example"
