@@ -52,6 +52,7 @@ class MySchoolAdminSite(admin.AdminSite):
     site_title = "MySchool admin"
     index_title = "Administration"
     site_url = "/admin/"
+    empty_value_display = "—"  # as synctime.sync_time shows a missing time
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
