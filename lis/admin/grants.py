@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.models import Group
 from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.utils.html import format_html
 
 from myschool.admin import SCHOOL_FILTER, SchoolScopedAdmin
 from myschool.roles import SCHOOL_ADMINISTRATORS_GROUP, SUPPORT_GROUP
@@ -103,7 +104,12 @@ class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
     def last_run(self, obj) -> str:
         if not obj.last_run_at:
             return "—"
-        return f"{RunStatus(obj.last_run_status).label} at {sync_time(obj.last_run_at)}"
+        # The date and the time each stay whole when the column is narrow ("2026-12-02 / 14:23 CET").
+        date, _, time = sync_time(obj.last_run_at).partition(" ")
+        return format_html(
+            '{} at <span class="nowrap">{}</span> <span class="nowrap">{}</span>',
+            RunStatus(obj.last_run_status).label, date, time,
+        )
 
     @admin.action(description="Publish now (once per school per day)", permissions=["publish"])
     def publish_now(self, request, queryset):

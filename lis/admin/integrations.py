@@ -60,7 +60,7 @@ class CredentialHandoffInline(ReadOnlyInline):
     model = CredentialHandoff
     verbose_name = "credential handoff"
     verbose_name_plural = "Credential handoffs (links emailed to the key contact)"
-    fields = ["created_at", "created_by", "client_id", "expires_at", "outcome", "closed_at", "revealed", "reason"]
+    fields = ["created_at", "created_by", "client_id", "expires_at", "outcome_text", "revealed", "reason"]
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -69,6 +69,12 @@ class CredentialHandoffInline(ReadOnlyInline):
     @admin.display(description="client id")
     def client_id(self, handoff: CredentialHandoff) -> str:
         return handoff.client.client_id
+
+    @admin.display(description="outcome")
+    def outcome_text(self, handoff: CredentialHandoff) -> str:
+        """``Open``, or the outcome and when: ``Confirmed in SDS at 2026-12-01 09:30 CET``."""
+        outcome = handoff.get_outcome_display()
+        return f"{outcome} at {sync_time(handoff.closed_at)}" if handoff.closed_at else outcome
 
     @admin.display(description="revealed")
     def revealed(self, handoff: CredentialHandoff) -> str:
@@ -156,7 +162,7 @@ class IntegrationAdmin(LifecycleToolsMixin, SchoolScopedAdmin):
         ),
         ("Sync health", {"fields": ["sync_health"]}),
     ]
-    readonly_fields = ["status", "sync_health"]
+    readonly_fields = ["status", "sync_health", "scope_names"]
     form = IntegrationForm
     change_form_template = "admin/lis/integration/change_form.html"
     inlines = [MicrosoftDomainInline, IntegrationClientInline, CredentialHandoffInline, IntegrationEventInline]
@@ -173,10 +179,20 @@ class IntegrationAdmin(LifecycleToolsMixin, SchoolScopedAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is None or not self.has_change_permission(request, obj):
-            return fieldsets
         (name, options), *rest = fieldsets
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A read-only view (a school) reads the scopes in words, not as the stored JSON list.
+            fields = ["scope_names" if field == "scopes" else field for field in options["fields"]]
+            return [(name, {**options, "fields": fields}), *rest]
+        if obj is None:
+            return fieldsets
         return [(name, {**options, "fields": [*options["fields"], "confirm_removal"]}), *rest]
+
+    @admin.display(description="scopes")
+    def scope_names(self, obj: Integration) -> str:
+        """The granted OneRoster scopes, one per line, as the checkboxes name them."""
+        words = dict(SCOPE_CHOICES)
+        return format_html_join("", "<div>{}</div>", ((words.get(scope, scope),) for scope in obj.scopes or ()))
 
     def save_related(self, request, form, formsets, change):
         if change and "schools" in form.cleaned_data:

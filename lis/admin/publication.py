@@ -124,13 +124,13 @@ class PublicationRunAdmin(SchoolScopedAdmin):
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
         return format_html("<table>{}{}</table>", head, body)
 
-    @admin.display(description="withheld users")
+    @admin.display(description="people withheld")
     def withheld(self, run: PublicationRun) -> str:
         """Users not published because of a blocking email problem, per reason (see lis.publication.collect)."""
         withheld = (run.counts or {}).get("withheld") or {}
         return ", ".join(f"{reason.replace('_', ' ')}: {n}" for reason, n in withheld.items()) or "—"
 
-    @admin.display(description="tombstones purged")
+    @admin.display(description="deletions forgotten (past the retention period)")
     def purged(self, run: PublicationRun) -> int:
         return (run.counts or {}).get("purged", 0)
 
