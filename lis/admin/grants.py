@@ -20,7 +20,9 @@ from myschool.admin import SCHOOL_FILTER, SchoolScopedAdmin
 from myschool.roles import SCHOOL_ADMINISTRATORS_GROUP, SUPPORT_GROUP
 from myschool.synctime import next_publication_text, sync_time
 
-from ..models import FeatureGrant, Kind, PublicationRun, PublishedObject, PublishedStatus, RunStatus, SchoolSyncSettings
+from ..models import (
+    FeatureGrant, Kind, PublicationRun, PublishedObject, PublishedStatus, RunStatus, SchoolSyncSettings,
+)
 from ..operations import OperationRefused, publish_now
 from ..publication import publish_school
 from ..selection.services import SETTINGS_FIELDS, school_sync_settings_update
@@ -100,6 +102,9 @@ class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
             last_run_status=Subquery(latest.values("status")[:1]), last_run_at=Subquery(latest.values("started_at")[:1])
         )
 
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "School sync settings", **(extra_context or {})})
+
     @admin.display(description="last run", ordering="last_run_at")
     def last_run(self, obj) -> str:
         if not obj.last_run_at:
@@ -170,8 +175,8 @@ class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method == "POST" and object_id and not confirmed(request):
             settings = self.get_object(request, unquote(object_id))
-            switching_off = settings is not None and settings.share_demographics and not request.POST.get("share_demographics")
-            if switching_off and self.has_change_permission(request, settings):
+            sharing = settings is not None and settings.share_demographics
+            if sharing and not request.POST.get("share_demographics") and self.has_change_permission(request, settings):
                 return self.demographics_off_page(request, settings)
         return super().changeform_view(request, object_id, form_url, extra_context)
 

@@ -3,8 +3,8 @@
 Support (``lis.change_integration``) registers a tenant and moves it along with the lifecycle
 steps of :mod:`lis.admin.lifecycle` — buttons on its page, and the same steps as list actions;
 a step that needs a reason (a resend within the cool-down, credentials despite readiness
-problems, a compromise, a suspension) asks for it on the confirmation page (:mod:`lis.admin.confirm`). The change page shows sync health, the OAuth clients, the handoffs
-(never a secret) and the audit log. A school administrator granted an LIS feature sees their
+problems, a compromise, a suspension) asks for it on the confirmation page (:mod:`lis.admin.confirm`).
+The change page shows sync health, the OAuth clients, the handoffs (never a secret) and the audit log. A school administrator granted an LIS feature sees their
 school's integration — status and sync health — read-only (:mod:`lis.permissions`).
 """
 
@@ -169,6 +169,10 @@ class IntegrationAdmin(LifecycleToolsMixin, SchoolScopedAdmin):
     actions = [
         "map_features", "accept", "issue_credentials", "resend_credentials", "rotate_compromised", "suspend", "resume"
     ]
+
+    def changelist_view(self, request, extra_context=None):
+        # The section's pages are titled by what they list ("Publication runs", "LIS Courses").
+        return super().changelist_view(request, {"title": "Microsoft integrations", **(extra_context or {})})
 
     def get_queryset(self, request):
         return integrations_with_health(super().get_queryset(request)).prefetch_related("schools")
