@@ -8,7 +8,10 @@ registries, filled when their ``admin`` module is imported (never by patching th
   (the index, the app page, the sidebar and the breadcrumbs all use that one name);
 - :meth:`MySchoolAdminSite.register_urls`: extra admin pages that are not model pages.
 
-Model names within a section sort naturally ("7A" before "10A"). A refused admin request
+Model names within a section sort naturally ("7A" before "10A"). The raw tables of the libraries
+MySchool uses (django-axes' login attempts, django-oauth-toolkit's applications and tokens:
+:data:`LIBRARY_APPS`) are shown to superusers only — support works through MySchool's own pages
+(the integration's OAuth clients and audit log), never by editing a token row. A refused admin request
 (``PermissionDenied``) renders :func:`permission_denied`, a styled page with the way back.
 """
 
@@ -23,6 +26,9 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, reverse
 
 SITE_HEADER = "MySchool administration"
+
+# Apps whose models are a library's bookkeeping: in the index, sidebar and app pages of superusers only.
+LIBRARY_APPS = frozenset({"axes", "oauth2_provider"})
 
 
 def natural_key(text: str) -> tuple:
@@ -46,6 +52,7 @@ class MySchoolAdminSite(admin.AdminSite):
     site_title = "MySchool admin"
     index_title = "Administration"
     site_url = "/admin/"
+    empty_value_display = "—"  # as synctime.sync_time shows a missing time
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
@@ -70,9 +77,15 @@ class MySchoolAdminSite(admin.AdminSite):
     # --- AdminSite hooks -------------------------------------------------------------------------
 
     def get_app_list(self, request, app_label=None):
-        """Django's app list with each registered section's name and order; sections sorted by name."""
+        """Django's app list with each registered section's name and order; sections sorted by name.
+
+        :data:`LIBRARY_APPS` are left out unless ``request.user`` is a superuser (so their app page
+        is a 404 for everyone else, as for an app without permissions).
+        """
         arranged = []
         for app in self._build_app_dict(request, app_label).values():
+            if app["app_label"] in LIBRARY_APPS and not request.user.is_superuser:
+                continue
             section = self._sections.get(app["app_label"])
             models = sorted(app["models"], key=lambda model: natural_key(str(model["name"])))
             if section:

@@ -2,19 +2,27 @@
 
 Only holders of the model permissions (the "Support" group, granted by migration) reach these
 pages; the feature grants give school administrators no permission on them.
+
+Switching *share demographics* off turns every published demographics record of the school into
+a tombstone, which SDS reads as "delete this student's birth date and sex": saving that change
+first shows a confirmation page (:mod:`lis.admin.confirm`) with the count.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.models import Group
 from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.utils.html import format_html
 
 from myschool.admin import SCHOOL_FILTER, SchoolScopedAdmin
 from myschool.roles import SCHOOL_ADMINISTRATORS_GROUP, SUPPORT_GROUP
 from myschool.synctime import next_publication_text, sync_time
 
-from ..models import FeatureGrant, PublicationRun, RunStatus, SchoolSyncSettings
+from ..models import (
+    FeatureGrant, Kind, PublicationRun, PublishedObject, PublishedStatus, RunStatus, SchoolSyncSettings,
+)
 from ..operations import OperationRefused, publish_now
 from ..publication import publish_school
 from ..selection.services import SETTINGS_FIELDS, school_sync_settings_update
@@ -94,11 +102,19 @@ class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
             last_run_status=Subquery(latest.values("status")[:1]), last_run_at=Subquery(latest.values("started_at")[:1])
         )
 
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "School sync settings", **(extra_context or {})})
+
     @admin.display(description="last run", ordering="last_run_at")
     def last_run(self, obj) -> str:
         if not obj.last_run_at:
             return "—"
-        return f"{RunStatus(obj.last_run_status).label} at {sync_time(obj.last_run_at)}"
+        # The date and the time each stay whole when the column is narrow ("2026-12-02 / 14:23 CET").
+        date, _, time = sync_time(obj.last_run_at).partition(" ")
+        return format_html(
+            '{} at <span class="nowrap">{}</span> <span class="nowrap">{}</span>',
+            RunStatus(obj.last_run_status).label, date, time,
+        )
 
     @admin.action(description="Publish now (once per school per day)", permissions=["publish"])
     def publish_now(self, request, queryset):
@@ -156,8 +172,48 @@ class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["school"] if obj is not None else []
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and object_id and not confirmed(request):
+            settings = self.get_object(request, unquote(object_id))
+            sharing = settings is not None and settings.share_demographics
+            if sharing and not request.POST.get("share_demographics") and self.has_change_permission(request, settings):
+                return self.demographics_off_page(request, settings)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def demographics_off_page(self, request, settings: SchoolSyncSettings):
+        """The confirmation before *share demographics* goes off: the form's POST is carried back unchanged."""
+        school = settings.school
+        shared = published_demographics_count(school)
+        if shared:
+            what = (
+                f"{shared} students' demographics (birth date, sex) will be deleted in Microsoft at the next "
+                f"publication ({next_publication_text()})."
+            )
+        else:
+            what = "No student's birth date or sex is in Microsoft yet, so nothing is deleted there."
+        return confirmation_page(
+            request,
+            self,
+            title=f"Stop sharing demographics of {school.name}?",
+            consequences=[
+                what,
+                "The students themselves, their classes and their courses stay in Microsoft; only birth date "
+                "and sex are no longer sent. Switching sharing on again sends them again.",
+            ],
+            hidden={name: value for name, value in request.POST.items() if name != "csrfmiddlewaretoken"},
+            button="Yes, stop sharing demographics",
+            back_url=request.path,
+        )
+
     def save_model(self, request, obj, form, change):
         # Through the service, so each changed setting is recorded in the LIS history.
         values = {name: getattr(obj, name) for name in SETTINGS_FIELDS if not change or name in form.changed_data}
         settings, _ = school_sync_settings_update(school=obj.school, user=request.user, **values)
         obj.pk = settings.pk
+
+
+def published_demographics_count(school) -> int:
+    """How many demographics records of ``school`` SDS currently reads as active (one per shared student)."""
+    return PublishedObject.objects.filter(
+        school=school, tenant=0, kind=Kind.DEMOGRAPHICS, status=PublishedStatus.ACTIVE
+    ).count()

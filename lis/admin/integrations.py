@@ -1,21 +1,17 @@
 """Microsoft integrations in the admin: support runs the onboarding workflow, a school sees its own.
 
-Support (``lis.change_integration``) registers a tenant and moves it along with actions, each a
-call of one service in :mod:`lis.integrations.services`; actions that need a reason (a resend
-within the cool-down, credentials despite readiness problems, a compromise, a suspension) ask for
-it on an intermediate page. The change page shows sync health, the OAuth clients, the handoffs
-(never a secret) and the audit log. A school administrator granted an LIS feature sees their
+Support (``lis.change_integration``) registers a tenant and moves it along with the lifecycle
+steps of :mod:`lis.admin.lifecycle` — buttons on its page, and the same steps as list actions;
+a step that needs a reason (a resend within the cool-down, credentials despite readiness
+problems, a compromise, a suspension) asks for it on the confirmation page (:mod:`lis.admin.confirm`).
+The change page shows sync health, the OAuth clients, the handoffs (never a secret) and the audit log. A school administrator granted an LIS feature sees their
 school's integration — status and sync health — read-only (:mod:`lis.permissions`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.template.response import TemplateResponse
+from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -24,23 +20,10 @@ from myschool.synctime import sync_time
 
 from ..integrations.scope import integration_schools_removal, integration_schools_set
 from ..integrations.selectors import integration_schools_with_last_publication, integrations_with_health
-from ..integrations.services import (
-    IssuedCredentials,
-    ReasonRequired,
-    TransitionRefused,
-    credentials_issue,
-    credentials_rotate,
-    integration_accept,
-    integration_map_features,
-    integration_request,
-    integration_resume,
-    integration_suspend,
-)
+from ..integrations.services import integration_request
 from ..models import CredentialHandoff, Integration, IntegrationClient, IntegrationEvent, MicrosoftDomain
 from ..oneroster import SCOPE_DEMOGRAPHICS, SCOPE_ROSTER, SCOPE_ROSTER_CORE
-from .lifecycle import STEPS, LifecycleToolsMixin, step_refusal
-
-REASON_TEMPLATE = "admin/lis/integration/action_reason.html"
+from .lifecycle import LifecycleToolsMixin, lifecycle_admin_action
 
 
 def _when(value) -> str:
@@ -77,10 +60,7 @@ class CredentialHandoffInline(ReadOnlyInline):
     model = CredentialHandoff
     verbose_name = "credential handoff"
     verbose_name_plural = "Credential handoffs (links emailed to the key contact)"
-    fields = [
-        "created_at", "created_by", "client_id", "expires_at", "outcome", "closed_at", "revealed_at", "reveal_count",
-        "revealed_ip", "reason",
-    ]
+    fields = ["created_at", "created_by", "client_id", "expires_at", "outcome_text", "revealed", "reason"]
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -89,6 +69,21 @@ class CredentialHandoffInline(ReadOnlyInline):
     @admin.display(description="client id")
     def client_id(self, handoff: CredentialHandoff) -> str:
         return handoff.client.client_id
+
+    @admin.display(description="outcome")
+    def outcome_text(self, handoff: CredentialHandoff) -> str:
+        """``Open``, or the outcome and when: ``Confirmed in SDS at 2026-12-01 09:30 CET``."""
+        outcome = handoff.get_outcome_display()
+        return f"{outcome} at {sync_time(handoff.closed_at)}" if handoff.closed_at else outcome
+
+    @admin.display(description="revealed")
+    def revealed(self, handoff: CredentialHandoff) -> str:
+        """``2026-12-01 09:30 CET, 2 times, from 203.0.113.7``; "not yet" before the key contact opened it."""
+        if not handoff.revealed_at:
+            return "not yet"
+        times = "once" if handoff.reveal_count == 1 else f"{handoff.reveal_count} times"
+        where = f", from {handoff.revealed_ip}" if handoff.revealed_ip else ""
+        return f"{sync_time(handoff.revealed_at)}, {times}{where}"
 
 
 class IntegrationEventInline(ReadOnlyInline):
@@ -155,9 +150,8 @@ class IntegrationForm(forms.ModelForm):
 class IntegrationAdmin(LifecycleToolsMixin, SchoolScopedAdmin):
     """Support's onboarding workflow and sync health; a school's read-only view of its integration."""
 
-    list_display = [
-        "name", "status", "tenant_id", "school_names", "key_contact_name", "last_issued", "last_token", "last_request"
-    ]
+    # The key contact is on the integration's page: without it every column fits beside the sidebar at 1024 px.
+    list_display = ["name", "status", "tenant_id", "school_names", "last_issued", "last_token", "last_request"]
     list_filter = ["status"]
     search_fields = ["name", "tenant_id", "key_contact_name", "key_contact_email", "schools__name", "schools__code"]
     filter_horizontal = ["schools"]
@@ -168,13 +162,17 @@ class IntegrationAdmin(LifecycleToolsMixin, SchoolScopedAdmin):
         ),
         ("Sync health", {"fields": ["sync_health"]}),
     ]
-    readonly_fields = ["status", "sync_health"]
+    readonly_fields = ["status", "sync_health", "scope_names"]
     form = IntegrationForm
     change_form_template = "admin/lis/integration/change_form.html"
     inlines = [MicrosoftDomainInline, IntegrationClientInline, CredentialHandoffInline, IntegrationEventInline]
     actions = [
         "map_features", "accept", "issue_credentials", "resend_credentials", "rotate_compromised", "suspend", "resume"
     ]
+
+    def changelist_view(self, request, extra_context=None):
+        # The section's pages are titled by what they list ("Publication runs", "LIS Courses").
+        return super().changelist_view(request, {"title": "Microsoft integrations", **(extra_context or {})})
 
     def get_queryset(self, request):
         return integrations_with_health(super().get_queryset(request)).prefetch_related("schools")
@@ -185,10 +183,20 @@ class IntegrationAdmin(LifecycleToolsMixin, SchoolScopedAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is None or not self.has_change_permission(request, obj):
-            return fieldsets
         (name, options), *rest = fieldsets
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A read-only view (a school) reads the scopes in words, not as the stored JSON list.
+            fields = ["scope_names" if field == "scopes" else field for field in options["fields"]]
+            return [(name, {**options, "fields": fields}), *rest]
+        if obj is None:
+            return fieldsets
         return [(name, {**options, "fields": [*options["fields"], "confirm_removal"]}), *rest]
+
+    @admin.display(description="scopes")
+    def scope_names(self, obj: Integration) -> str:
+        """The granted OneRoster scopes, one per line, as the checkboxes name them."""
+        words = dict(SCOPE_CHOICES)
+        return format_html_join("", "<div>{}</div>", ((words.get(scope, scope),) for scope in obj.scopes or ()))
 
     def save_related(self, request, form, formsets, change):
         if change and "schools" in form.cleaned_data:
@@ -227,7 +235,7 @@ class IntegrationAdmin(LifecycleToolsMixin, SchoolScopedAdmin):
     def last_issued(self, obj: Integration) -> str:
         return _when(obj.last_issued_at)
 
-    @admin.display(description="last token request", ordering="last_token_at")
+    @admin.display(description="last token", ordering="last_token_at")
     def last_token(self, obj: Integration) -> str:
         return _when(obj.last_token_at)
 
@@ -254,174 +262,19 @@ class IntegrationAdmin(LifecycleToolsMixin, SchoolScopedAdmin):
         readiness = reverse("admin:lis_readiness_integration", args=[obj.pk])
         return format_html('{}<p><a href="{}">Sync readiness report of these schools</a></p>', table, readiness)
 
-    # --- actions --------------------------------------------------------------------------------------
+    # --- actions: the lifecycle steps of lis.admin.lifecycle, for the selected integrations ----------
 
-    def _reason_page(self, request, queryset, *, action: str, title: str, explanation: str, problems=(), error=""):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "opts": self.opts,
-            "action": action,
-            "explanation": explanation,
-            "problems": problems,
-            "error": error,
-            "integrations": list(queryset),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "reason": request.POST.get("reason", ""),
-        }
-        return TemplateResponse(request, REASON_TEMPLATE, context)
-
-    def _run(
-        self,
-        request,
-        queryset,
-        perform: Callable[[Integration, str], str],
-        *,
-        action: str,
-        title: str,
-        explanation: str,
-        reason_always: bool = False,
-    ):
-        """Call ``perform(integration, reason)`` (→ a success message) for each selected integration.
-
-        A reason comes from the intermediate page. With ``reason_always`` that page is shown first;
-        otherwise only for the integrations whose service raised :class:`ReasonRequired`.
-        """
-        reason = request.POST.get("reason", "").strip() if "apply" in request.POST else ""
-        if reason_always and not reason:
-            error = "Give a reason." if "apply" in request.POST else ""
-            return self._reason_page(
-                request, queryset, action=action, title=title, explanation=explanation, error=error
-            )
-        needing = []
-        for integration in queryset:
-            if refusal := step_refusal(integration, STEPS[action]):
-                self.message_user(request, refusal, messages.ERROR)
-                continue
-            try:
-                text = perform(integration, reason)
-            except ReasonRequired as exc:
-                needing.append((integration, exc.problems))
-            except TransitionRefused as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(request, f"{integration}: {text}", messages.SUCCESS)
-        if needing:
-            return self._reason_page(
-                request,
-                [integration for integration, _ in needing],
-                action=action,
-                title=title,
-                explanation=explanation,
-                problems=needing,
-                error="Give a reason." if "apply" in request.POST else "",
-            )
-        return None
-
-    @staticmethod
-    def _issued(issued: IssuedCredentials) -> str:
-        integration = issued.handoff.integration
-        return (
-            f"new client {issued.client_id}; {integration.key_contact_email} was emailed a link "
-            f"valid until {_when(issued.handoff.expires_at)}."
-        )
-
-    def _transition(self, request, queryset, service, done: str, *, step: str) -> None:
-        """Run the workflow ``service`` on each selected integration and report each outcome."""
-        for integration in queryset:
-            if refusal := step_refusal(integration, STEPS[step]):
-                self.message_user(request, refusal, messages.ERROR)
-                continue
-            try:
-                service(integration=integration, actor=request.user)
-            except TransitionRefused as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(request, f"{integration}: {done}.", messages.SUCCESS)
-
-    @admin.action(description="Mark features mapped (LIS features granted)", permissions=["change"])
-    def map_features(self, request, queryset):
-        self._transition(request, queryset, integration_map_features, "features mapped", step="map_features")
-
-    @admin.action(description="Mark accepted by Microsoft", permissions=["change"])
-    def accept(self, request, queryset):
-        self._transition(request, queryset, integration_accept, "accepted by Microsoft", step="accept")
-
-    @admin.action(description="Issue credentials (email the key contact a link)", permissions=["change"])
-    def issue_credentials(self, request, queryset):
-        def issue(integration: Integration, reason: str) -> str:
-            return self._issued(credentials_issue(integration=integration, actor=request.user, reason=reason))
-
-        return self._run(
-            request,
-            queryset,
-            issue,
-            action="issue_credentials",
-            title="Issue credentials despite readiness problems",
-            explanation="The schools are not ready. Issue credentials anyway only with a reason; it is logged.",
-        )
-
-    @admin.action(
-        description="Resend credentials (new secret; the old one works until confirmed)", permissions=["change"]
+    map_features = lifecycle_admin_action("map_features", "Mark features mapped (LIS features granted)")
+    accept = lifecycle_admin_action("accept", "Mark accepted by Microsoft")
+    issue_credentials = lifecycle_admin_action("issue_credentials", "Issue credentials (email the key contact a link)")
+    resend_credentials = lifecycle_admin_action(
+        "resend_credentials", "Resend credentials (new secret; the old one works until confirmed)"
     )
-    def resend_credentials(self, request, queryset):
-        def resend(integration: Integration, reason: str) -> str:
-            return self._issued(credentials_rotate(integration=integration, actor=request.user, reason=reason))
-
-        return self._run(
-            request,
-            queryset,
-            resend,
-            action="resend_credentials",
-            title="Resend credentials",
-            explanation="A resend within the cool-down (or before the schools are ready) needs a reason; it is logged.",
-        )
-
-    @admin.action(description="Rotate after a compromise (revoke the old credentials now)", permissions=["change"])
-    def rotate_compromised(self, request, queryset):
-        def rotate(integration: Integration, reason: str) -> str:
-            issued = credentials_rotate(integration=integration, actor=request.user, reason=reason, compromised=True)
-            return "old credentials and their tokens revoked; " + self._issued(issued)
-
-        return self._run(
-            request,
-            queryset,
-            rotate,
-            action="rotate_compromised",
-            title="Rotate compromised credentials",
-            explanation="Every current secret and access token of these integrations stops working at once, and "
-            "SDS fails until the key contact enters the new credentials. Say what was compromised.",
-            reason_always=True,
-        )
-
-    @admin.action(description="Suspend (revoke access tokens now)", permissions=["change"])
-    def suspend(self, request, queryset):
-        def suspend(integration: Integration, reason: str) -> str:
-            integration_suspend(integration=integration, actor=request.user, reason=reason)
-            return "suspended; its access tokens are revoked."
-
-        return self._run(
-            request,
-            queryset,
-            suspend,
-            action="suspend",
-            title="Suspend integrations",
-            explanation="The API refuses these integrations' clients (401) until they are resumed. Say why.",
-            reason_always=True,
-        )
-
-    @admin.action(description="Resume", permissions=["change"])
-    def resume(self, request, queryset):
-        for integration in queryset:
-            if refusal := step_refusal(integration, STEPS["resume"]):
-                self.message_user(request, refusal, messages.ERROR)
-                continue
-            try:
-                resumed = integration_resume(integration=integration, actor=request.user)
-            except TransitionRefused as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(request, f"{integration}: resumed, {resumed.get_status_display().lower()}.")
+    rotate_compromised = lifecycle_admin_action(
+        "rotate_compromised", "Rotate after a compromise (revoke the old credentials now)"
+    )
+    suspend = lifecycle_admin_action("suspend", "Suspend (revoke access tokens now)")
+    resume = lifecycle_admin_action("resume", "Resume")
 
 
 @admin.register(IntegrationEvent)

@@ -8,16 +8,19 @@ saying what will happen; only its *Confirm* POST calls the one service in
 that does not apply (a bookmarked URL, a list action on the wrong integration) is refused in
 plain words ("Credentials are already issued; use Resend or Rotate") rather than the
 workflow's internal status names.
+
+The changelist's actions (:func:`lifecycle_action`) run the very same steps through
+:func:`step_run` and ask for a reason on the same confirmation page, for several integrations at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 
@@ -202,6 +205,44 @@ def step_refusal(integration: Integration, step: LifecycleStep) -> str:
     return f"{integration}: {step.label} does not apply now."
 
 
+# Shown when PUBLIC_BASE_URL cannot make a safe link (crypto.public_url): a deployment problem, not support's.
+NO_SAFE_LINK = (
+    "{integration}: nothing was sent. This server's public address (PUBLIC_BASE_URL) is not an https:// "
+    "address, so the emailed link would not be safe. Ask whoever runs MySchool's servers to set it, then try again."
+)
+REASON_NEEDED = "Give a reason. It is kept in the audit log."
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What :func:`step_run` did: a message (``level``, ``text``) or, when ``problems`` is not empty,
+    nothing yet because the service wants a reason for them (``level`` is then None)."""
+
+    level: int | None
+    text: str
+    problems: list[str] = field(default_factory=list)
+
+
+def step_run(integration: Integration, step: LifecycleStep, actor, reason: str = "") -> StepOutcome:
+    """Perform ``step`` on ``integration`` unless it does not apply; never raises for a refusal.
+
+    A refusal of the workflow (:class:`TransitionRefused`) or a server that cannot build a safe
+    link (``ImproperlyConfigured`` from ``PUBLIC_BASE_URL``) is an error message; the service's
+    transaction has then written nothing.
+    """
+    if refusal := step_refusal(integration, step):
+        return StepOutcome(messages.ERROR, refusal)
+    try:
+        done = step.perform(integration, actor, reason)
+    except ReasonRequired as exc:
+        return StepOutcome(None, str(exc), list(exc.problems))
+    except TransitionRefused as exc:
+        return StepOutcome(messages.ERROR, str(exc))
+    except ImproperlyConfigured:
+        return StepOutcome(messages.ERROR, NO_SAFE_LINK.format(integration=integration))
+    return StepOutcome(messages.SUCCESS, f"{integration}: {done}")
+
+
 def steps_for(integration: Integration) -> list[LifecycleStep]:
     """The steps that apply to ``integration``'s current status, in workflow order."""
     return [step for step in STEPS.values() if integration.status in step.applies]
@@ -255,18 +296,13 @@ class LifecycleToolsMixin:
         error, problems = "", []
         if confirmed(request):
             if chosen.reason_always and not reason:
-                error = "Give a reason: it is kept in the audit log."
+                error = REASON_NEEDED
             else:
-                try:
-                    done = chosen.perform(integration, request.user, reason)
-                except ReasonRequired as exc:
-                    problems, error = exc.problems, "Give a reason to go ahead: it is kept in the audit log."
-                except TransitionRefused as exc:
-                    self.message_user(request, str(exc), messages.ERROR)
+                outcome = step_run(integration, chosen, request.user, reason)
+                if not outcome.problems:
+                    self.message_user(request, outcome.text, outcome.level)
                     return HttpResponseRedirect(back)
-                else:
-                    self.message_user(request, f"{integration}: {done}", messages.SUCCESS)
-                    return HttpResponseRedirect(back)
+                problems, error = outcome.problems, "Give a reason to go ahead: it is kept in the audit log."
         return confirmation_page(
             request,
             self,
@@ -280,3 +316,55 @@ class LifecycleToolsMixin:
             reason=reason,
             error=error,
         )
+
+    def lifecycle_action(self, request, queryset, step: str):
+        """A changelist action: ``step`` for each selected integration, with one confirmation page
+        (posting back ``apply`` and the reason) when a reason is needed first or the services ask for one."""
+        chosen = STEPS[step]
+        applying = "apply" in request.POST
+        reason = request.POST.get("reason", "").strip() if applying else ""
+        integrations = list(queryset)
+        if chosen.reason_always and not reason:
+            return self._reason_page(request, chosen, integrations, [], REASON_NEEDED if applying else "")
+        needing = []
+        for integration in integrations:
+            outcome = step_run(integration, chosen, request.user, reason)
+            if outcome.problems:
+                needing.append((integration, outcome.problems))
+            else:
+                self.message_user(request, outcome.text, outcome.level)
+        if needing:
+            items = [f"{integration}: {problem}" for integration, problems in needing for problem in problems]
+            error = REASON_NEEDED if applying else ""
+            return self._reason_page(request, chosen, [integration for integration, _ in needing], items, error)
+        return None
+
+    def _reason_page(self, request, step: LifecycleStep, integrations: list, items: list[str], error: str):
+        names = ", ".join(str(integration) for integration in integrations)
+        return confirmation_page(
+            request,
+            self,
+            title=f"{step.label}: {names}?",
+            consequences=list(step.consequences),
+            items=items,
+            action=step.name,
+            selected=[integration.pk for integration in integrations],
+            hidden={"apply": "1"},
+            button=f"Yes, {step.label[0].lower()}{step.label[1:]}",
+            back_url=reverse("admin:lis_integration_changelist"),
+            danger=step.danger,
+            reason_field=True,
+            reason=request.POST.get("reason", "").strip(),
+            error=error,
+        )
+
+
+def lifecycle_admin_action(step: str, description: str):
+    """The changelist action ``step`` (``ModelAdmin.actions`` lists it by name) for :class:`LifecycleToolsMixin`."""
+
+    @admin.action(description=description, permissions=["change"])
+    def action(model_admin, request, queryset):
+        return model_admin.lifecycle_action(request, queryset, step)
+
+    action.__name__ = step
+    return action

@@ -1,8 +1,11 @@
-"""The LIS and Primary emails pages at 1024 and 1366 px: nothing hides a column, an input or a link.
+"""The admin's pages at 1024 and 1366 px: nothing hides a column, an input or a link.
 
-Each header cell and each input/link of the first rows is scrolled into view and must be the
-element at its own centre (``document.elementFromPoint``): a filter panel or a button on top
-fails the test. Screenshots go to ``$TEST_ARTIFACTS_DIR`` (default ``test-artifacts/screenshots``),
+LIS Courses, LIS Classes, Primary emails, School sync settings, the integrations (list and an
+integration's page) and the publication runs (list and a run's page), seen by a real member of the
+*Support* group and — for the pages a school administrator has — by a granted school administrator.
+Each header cell, each input/link of the first rows and each field, label and button of a form is
+scrolled into view and must be the element at its own centre (``document.elementFromPoint``): a
+filter panel or a button on top, or an element pushed off screen, fails the test. Screenshots go to ``$TEST_ARTIFACTS_DIR`` (default ``test-artifacts/screenshots``),
 printed at the start; CI keeps them as artefacts.
 """
 
@@ -13,8 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from lis.models import PublicationRun
+from lis.publication import publish_school
 from lis.selection.services import school_sync_settings_update
 from tests import factories as f
+from tests.lis.integration_steps import PUBLIC_BASE_URL, accepted
 from tests.lis.test_lis_browser import browser, log_in, school_administrators_group  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,15 +51,44 @@ HIDDEN = """(selector) => {
   return hidden;
 }"""
 OVERFLOW = """() => {
+  const problems = [];
   // The filter panel (and its header bar) must end where the list ends, not run past it.
   const list = document.querySelector("#changelist, .emails-layout");
-  if (!list) return [];
-  const right = list.getBoundingClientRect().right + 1;
-  return [...document.querySelectorAll("#changelist-filter, #changelist-filter > h2, #changelist-filter > details")]
-    .filter((element) => element.getBoundingClientRect().right > right)
-    .map((element) => element.outerHTML.slice(0, 60) + " ends at " + element.getBoundingClientRect().right + " > " + right);
+  if (list) {
+    const right = list.getBoundingClientRect().right + 1;
+    problems.push(...[...document.querySelectorAll("#changelist-filter, #changelist-filter > h2, #changelist-filter > details")]
+      .filter((element) => element.getBoundingClientRect().right > right)
+      .map((element) => element.outerHTML.slice(0, 60) + " ends at " + element.getBoundingClientRect().right + " > " + right));
+  }
+  // Tables end inside the page's content box, never at (or past) the window's edge.
+  const content = document.querySelector("#content");
+  if (content) {
+    const edge = content.getBoundingClientRect().right - parseFloat(getComputedStyle(content).paddingRight) + 1;
+    for (const table of document.querySelectorAll("#result_list, .inline-group table, fieldset table")) {
+      const right = table.getBoundingClientRect().right;
+      if (table.getBoundingClientRect().width && right > edge) {
+        problems.push((table.id || table.closest(".inline-group, fieldset")?.id || "a table") + " ends at " + right + " > " + edge);
+      }
+    }
+  }
+  // Each filter's heading sits right above its choices, not beside or away from them.
+  for (const heading of document.querySelectorAll("#changelist-filter h3")) {
+    const choices = heading.nextElementSibling;
+    if (!choices || choices.tagName !== "UL") continue;
+    const h = heading.getBoundingClientRect(), c = choices.getBoundingClientRect();
+    if (c.top < h.bottom - 1 || c.top - h.bottom > 24 || Math.abs(c.left - h.left) > 40) {
+      problems.push("the choices of '" + heading.textContent.trim() + "' are away from their heading");
+    }
+  }
+  return problems;
 }"""
-CHECKED = "#result_list thead th, #result_list tbody tr:nth-child(-n+3) input, #result_list tbody tr:nth-child(-n+3) a, #lis-school-sync a, #lis-school-sync input, .object-tools a"
+CHECKED = ", ".join([
+    "#result_list thead th", "#result_list tbody tr:nth-child(-n+3) input", "#result_list tbody tr:nth-child(-n+3) a",
+    "#lis-school-sync a", "#lis-school-sync input", ".object-tools a",
+    # change and view pages: every field's label, input and link, the inlines' headers, the buttons
+    ".form-row label", ".form-row input:not([type=hidden])", ".form-row select", ".form-row textarea", ".form-row a",
+    ".form-row .readonly", ".inline-group thead th", ".submit-row input", ".submit-row a",
+])
 
 
 def artifacts_dir() -> Path:
@@ -77,19 +112,61 @@ def school_with_rows(school_a):
     return school_a
 
 
-def test_nothing_is_hidden_on_the_lis_and_email_pages(browser, live_server, school_with_rows):  # noqa: F811
-    # Support's view (every column, the school filter); a superuser, since an earlier transactional
-    # test's flush may have emptied the Support group that data migrations made.
-    support = f.UserFactory(username="layout_support", is_superuser=True)
-    school_sync_settings_update(school=school_with_rows, user=support, should_sync=True)
+@pytest.fixture
+def integration_and_run(school_with_rows, settings):
+    """An integration with issued credentials (so clients, handoffs and audit rows show) and a publication run."""
+    from lis.integrations.services import credentials_issue
+
+    settings.PUBLIC_BASE_URL = PUBLIC_BASE_URL
+    owner = f.support_user(username="layout_owner")
+    school_sync_settings_update(school=school_with_rows, user=owner, should_sync=True)
+    integration = accepted(school_with_rows, actor=owner, name="Alder High tenant")
+    credentials_issue(integration=integration, actor=owner, reason="layout test: emails are fixed later")
+    publish_school(school_with_rows)
+    return integration, PublicationRun.objects.filter(school=school_with_rows).latest("pk")
+
+
+def pages_of(integration, run, school, *, support: bool) -> dict[str, str]:
+    """name → URL of every page the persona has (support: filtered to ``school`` where lists have the filter)."""
+    lists = {name: url for name, url in PAGES.items() if support or name != "school-sync-settings"}
+    if support:
+        lists = {name: f"{url}?school={school.pk}" for name, url in lists.items()}
+    return {
+        **lists,
+        "integrations": "/admin/lis/integration/",
+        "integration-page": f"/admin/lis/integration/{integration.pk}/change/",
+        "publication-runs": "/admin/lis/publicationrun/",
+        "publication-run-page": f"/admin/lis/publicationrun/{run.pk}/change/",
+    }
+
+
+def look_at_every_page(browser, live_server, username: str, pages: dict[str, str], prefix: str) -> None:  # noqa: F811
     folder = artifacts_dir()
-    page = log_in(browser, live_server, support.username)
+    page = log_in(browser, live_server, username)
     problems = {}
-    for width, (name, url) in ((width, item) for width in WIDTHS for item in PAGES.items()):
+    for width, (name, url) in ((width, item) for width in WIDTHS for item in pages.items()):
         page.set_viewport_size({"width": width, "height": 800})
-        page.goto(f"{url}?school={school_with_rows.pk}")
-        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+        response = page.goto(url)
+        assert response.status == 200 and "/login/" not in page.url, f"{username} cannot open {url}"
+        page.screenshot(path=str(folder / f"{prefix}{name}-{width}.png"), full_page=True)
         hidden = page.evaluate(HIDDEN, CHECKED) + page.evaluate(OVERFLOW)
         if hidden:
             problems[f"{name} at {width} px"] = hidden
     assert not problems, problems
+
+
+def test_nothing_is_hidden_on_supports_pages(browser, live_server, integration_and_run, school_with_rows):  # noqa: F811
+    # A real member of the Support group: every column, the school filter, the lifecycle buttons.
+    support = f.support_user(username="layout_support")
+    assert not support.is_superuser and support.groups.filter(name="Support").exists()
+    pages = pages_of(*integration_and_run, school_with_rows, support=True)
+    look_at_every_page(browser, live_server, support.username, pages, "")
+
+
+def test_nothing_is_hidden_on_a_school_administrators_pages(
+    browser, live_server, integration_and_run, school_with_rows  # noqa: F811
+):
+    admin = f.school_admin(school_with_rows, username="layout_admin")
+    admin.groups.add(f.granted_group(school_with_rows, name="LIS team for the layout"))
+    pages = pages_of(*integration_and_run, school_with_rows, support=False)
+    look_at_every_page(browser, live_server, admin.username, pages, "school-admin-")

@@ -1,6 +1,6 @@
 """The confirmation pages and the integration's lifecycle buttons in a real browser (Playwright + Debian's Chromium).
 
-Switching a school off and *publish now* show what will happen (in MySchool words, with the
+Switching a school off, switching its demographics off and *publish now* show what will happen (in MySchool words, with the
 counts) before anything changes; *No, take me back* changes nothing; the confirm button does it.
 The integration's page offers only the lifecycle steps that apply, each through a confirmation
 page. Every page is screenshotted at 1024 and 1366 px into ``$TEST_ARTIFACTS_DIR`` (default
@@ -40,8 +40,8 @@ def look(page, name: str, selector: str) -> None:
 
 @pytest.fixture
 def support():
-    # A superuser: an earlier transactional test's flush may have emptied the Support group.
-    return f.UserFactory(username="confirm_support", is_superuser=True)
+    # A real member of the Support group (transactional tests start from the migrated groups).
+    return f.support_user(username="confirm_support")
 
 
 def test_switching_a_school_off_asks_first_with_the_counts(browser, live_server, support):  # noqa: F811
@@ -145,3 +145,31 @@ def test_the_integration_page_offers_the_steps_that_apply(
     page.wait_for_url(f"**{change}")
     assert Integration.objects.get().status == IntegrationStatus.SUSPENDED
     assert page.locator(".object-tools a.lis-lifecycle").all_text_contents() == ["Resume"]
+
+
+def test_switching_demographics_off_asks_first_with_the_count(browser, live_server, support):  # noqa: F811
+    built = small_school("DB", share_demographics=True)
+    publish_school(built.school)
+    settings = SchoolSyncSettings.objects.get(school=built.school)
+    page = log_in(browser, live_server, support.username)
+    change = f"/admin/lis/schoolsyncsettings/{settings.pk}/change/"
+    page.goto(change)
+    page.locator("#id_share_demographics").uncheck()
+    page.locator("input[name=_save]").click()
+
+    assert page.locator("h1").inner_text() == "Stop sharing demographics of Small School DB?"
+    text = page.locator("#lis-confirmation").inner_text()
+    assert "6 students' demographics (birth date, sex) will be deleted in Microsoft at the next publication" in text
+    look(page, "confirm-demographics-off", CONFIRM_CONTROLS)
+
+    page.get_by_text("No, take me back").click()
+    page.wait_for_url(f"**{change}")
+    assert page.locator("#id_share_demographics").is_checked()
+    assert SchoolSyncSettings.objects.get(pk=settings.pk).share_demographics
+
+    page.locator("#id_share_demographics").uncheck()
+    page.locator("input[name=_save]").click()
+    page.locator("#lis-confirm").click()
+    page.wait_for_url("**/admin/lis/schoolsyncsettings/")
+    assert "was changed successfully" in page.locator(".messagelist").inner_text()
+    assert not SchoolSyncSettings.objects.get(pk=settings.pk).share_demographics
