@@ -80,8 +80,9 @@ def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
         yield items[start : start + size]
 
 
-def _batches(records: dict[str, dict] | RecordStore, size: int = BATCH) -> Iterator[dict[str, dict]]:
-    """A model's planned records (sourcedId → values) in planned order, at most ``size`` at a time."""
+def _batches(records: dict[str, dict] | RecordStore, size: int | None = None) -> Iterator[dict[str, dict]]:
+    """A model's planned records (sourcedId → values) in planned order, at most ``size`` (default :data:`BATCH`) at a time."""
+    size = size or BATCH
     if isinstance(records, RecordStore):
         return records.batches(size)
     return record_batches(records.items(), size)
