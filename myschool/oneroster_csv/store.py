@@ -80,7 +80,8 @@ class RowStore:
 
     def _flush(self) -> None:
         if self._pending:
-            self.workspace.db.executemany(f"INSERT INTO {self.table} (sourced_id, line, data) VALUES (?, ?, ?)", self._pending)
+            insert = f"INSERT INTO {self.table} (sourced_id, line, data) VALUES (?, ?, ?)"
+            self.workspace.db.executemany(insert, self._pending)
             self._pending = []
 
     def _row(self, line: int, data: bytes):
@@ -170,7 +171,8 @@ class RecordStore:
 
     def get(self, sourced_id: str, default=None):
         self._flush()
-        found = self.workspace.db.execute(f"SELECT data FROM {self.table} WHERE sourced_id = ?", (sourced_id,)).fetchone()
+        query = f"SELECT data FROM {self.table} WHERE sourced_id = ?"
+        found = self.workspace.db.execute(query, (sourced_id,)).fetchone()
         return default if found is None else pickle.loads(found[0])
 
     def __getitem__(self, sourced_id: str) -> dict:
@@ -198,7 +200,8 @@ class RecordStore:
 
     def items(self) -> Iterator[tuple[str, dict]]:
         self._flush()
-        for sourced_id, data in self.workspace.db.execute(f"SELECT sourced_id, data FROM {self.table} ORDER BY position"):
+        query = f"SELECT sourced_id, data FROM {self.table} ORDER BY position"
+        for sourced_id, data in self.workspace.db.execute(query):
             yield sourced_id, pickle.loads(data)
 
     def batches(self, size: int) -> Iterator[dict[str, dict]]:

@@ -81,7 +81,8 @@ def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
 
 
 def _batches(records: dict[str, dict] | RecordStore, size: int | None = None) -> Iterator[dict[str, dict]]:
-    """A model's planned records (sourcedId → values) in planned order, at most ``size`` (default :data:`BATCH`) at a time."""
+    """A model's planned records (sourcedId → values) in planned order, at most ``size``
+    (default :data:`BATCH`) at a time."""
     size = size or BATCH
     if isinstance(records, RecordStore):
         return records.batches(size)
@@ -158,7 +159,7 @@ def check_against_database(plan: ImportPlan) -> list[ImportProblem]:
         lookups = [f"{f}__sourced_id" if f in fk_names else f for f in key]
         for records in _batches(plan.records[model]):
             wanted = {tuple(values[f] for f in key): sid for sid, values in records.items()}
-            candidates = {f"{lookup}__in": sorted({natural[i] for natural in wanted}) for i, lookup in enumerate(lookups)}
+            candidates = {f"{lookup}__in": sorted({key[i] for key in wanted}) for i, lookup in enumerate(lookups)}
             for row in model.objects.filter(**candidates).values("sourced_id", *lookups):
                 natural = tuple(row[lookup] for lookup in lookups)
                 sid = wanted.get(natural)
