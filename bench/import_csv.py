@@ -7,8 +7,10 @@ the figures are its own:
 - ``read``: :func:`read_bundle` only (the streaming reader: every value parsed and checked);
 - ``import``: the whole ``import_oneroster_csv`` (read, plan, write in one transaction).
 
-Each prints rows, seconds, rows/s and peak RSS. The bundle is deleted afterwards. Uses
-``BENCH_DATABASE_URL`` or a temporary SQLite file (bench/common.py).
+Each prints the database, rows, seconds, rows/s and peak RSS. The import starts from an empty
+database (``flush``, so a PostgreSQL bench database can be reused). The bundle is deleted
+afterwards. Uses ``BENCH_DATABASE_URL`` (e.g. ``postgres://myschool:myschool@127.0.0.1:5432/bench``)
+or a temporary SQLite file (bench/common.py); run it once with each.
 
     .venv/bin/python bench/import_csv.py [--megabytes 50] [--phases read,import]
 """
@@ -71,9 +73,14 @@ def generate(folder: Path, megabytes: int) -> int:
 
 
 def run_phase(phase: str, bundle: Path) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
     from myschool.oneroster_csv import import_oneroster_csv
     from myschool.oneroster_csv.bundle import read_bundle
 
+    if phase == "import":
+        call_command("flush", interactive=False, verbosity=0)
     started = time.perf_counter()
     if phase == "read":
         rows = sum(len(rows) for rows in read_bundle(bundle).files.values())
@@ -81,7 +88,7 @@ def run_phase(phase: str, bundle: Path) -> None:
         result = import_oneroster_csv(bundle)
         rows = sum(c.created + c.updated + c.unchanged for c in result.counts.values())
     seconds = time.perf_counter() - started
-    print(f"== {phase}")
+    print(f"== {phase} ({connection.vendor})")
     print(f"rows:     {rows:,}")
     print(f"seconds:  {seconds:.1f}")
     print(f"rows/s:   {rows / seconds:,.0f}")

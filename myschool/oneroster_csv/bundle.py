@@ -6,8 +6,9 @@ A bundle is a folder or a ``.zip`` holding ``manifest.csv`` and one CSV file per
 :class:`BundleError` with the list when there is any.
 
 Files are streamed (:func:`myschool.csv_reader.csv_records`): one line at a time from the folder
-or the zip, never the whole file as bytes or text, and each row is kept compactly (its typed
-values in a tuple). Limits (``settings.MYSCHOOL_CSV``, README *Configuration*): the size of each
+or the zip, never the whole file as bytes or text, and each row goes to the import's
+:class:`~myschool.oneroster_csv.store.Workspace` (a temporary SQLite file), so memory does not
+grow with the number of rows. Limits (``settings.MYSCHOOL_CSV``, README *Configuration*): the size of each
 file and of all files read, uncompressed — checked from the zip's directory before anything is
 decompressed — and the length of a value. NUL and other control characters are refused.
 """
@@ -23,6 +24,8 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from myschool.csv_reader import MB, CsvReadError, control_character, csv_records, csv_setting
+
+from .store import KeyLines, RowStore, Workspace
 
 MAX_REPORTED_PROBLEMS = 50
 
@@ -197,17 +200,23 @@ class Row:
 
 @dataclass
 class Bundle:
-    """The parsed files of a bundle (absent files are empty lists) and the files skipped."""
+    """The parsed files of a bundle (each a :class:`RowStore`, iterable and sized; absent files are
+    empty lists) and the files skipped. ``workspace`` holds the rows: :meth:`close` drops it."""
 
-    files: dict[str, list[Row]] = field(default_factory=dict)
+    files: dict[str, RowStore | list[Row]] = field(default_factory=dict)
     ignored_files: list[str] = field(default_factory=list)
     # Set by read_bundle_checked: sourcedIds of rows left out for a problem of their own, and
     # whether every listed file could be read to its end (so the rows read can be planned).
     rejected_ids: set[str] = field(default_factory=set)
     complete: bool = True
+    workspace: Workspace = field(default_factory=Workspace, repr=False)
 
-    def rows(self, name: str) -> list[Row]:
+    def rows(self, name: str) -> RowStore | list[Row]:
         return self.files.get(name, [])
+
+    def close(self) -> None:
+        """Drop the rows' temporary database."""
+        self.workspace.close()
 
 
 class _Source:
@@ -337,8 +346,8 @@ def _parse_value(column: Column, raw: str) -> tuple[object, str | None]:
 
 def _parse_file(
     source: _Source, filename: str, columns: dict[str, Column], problems: list[ImportProblem], bundle: Bundle
-) -> list[Row]:
-    """The rows of ``filename`` without a problem of their own; those rows' sourcedIds go to
+) -> RowStore | list[Row]:
+    """The rows of ``filename`` without a problem of their own (a :class:`RowStore`); those rows' sourcedIds go to
     ``bundle.rejected_ids``, and a file that cannot be read to its end clears ``bundle.complete``."""
     records = _records(source, filename, problems)
     try:
@@ -364,8 +373,8 @@ def _parse_file(
     index = {name: position for position, name in enumerate(names)}
     blanks = tuple([] if columns[name].kind == "list" else ("" if columns[name].kind == "text" else None) for name in names[len(header) :])
     sourced_id_at = index["sourcedId"]
-    rows: list[Row] = []
-    first_line_of: dict[str, int] = {}
+    rows = RowStore(bundle.workspace, index)
+    first_line_of = KeyLines(bundle.workspace)
     read_to_the_end = False
     for line, fields in records:
         if not any(value.strip() for value in fields):
@@ -388,17 +397,15 @@ def _parse_file(
             values.append(value)
         sourced_id = values[sourced_id_at]
         if sourced_id:
-            if sourced_id in first_line_of:
-                problems.append(
-                    ImportProblem(filename, line, f"duplicate sourcedId {sourced_id!r} (first on line {first_line_of[sourced_id]})")
-                )
+            first_line = first_line_of.first((sourced_id,), line)
+            if first_line is not None:
+                problems.append(ImportProblem(filename, line, f"duplicate sourcedId {sourced_id!r} (first on line {first_line})"))
                 continue
-            first_line_of[sourced_id] = line
         if len(problems) > problems_before:
             if sourced_id:
                 bundle.rejected_ids.add(sourced_id)
             continue
-        rows.append(Row(line, index, (*values, *blanks)))
+        rows.append(line, (*values, *blanks))
     else:
         read_to_the_end = True
     if not read_to_the_end or any(p.file == filename and p.line == 0 for p in problems):

@@ -26,6 +26,12 @@ The mapping (the reverse of the publication's, see ``design.md``):
   main teacher); other roles are skipped.
 
 Rows with ``status=tobedeleted`` (other than users) are skipped.
+
+Memory: the small files (orgs, sessions, courses, classes) are indexed in memory; users are
+looked up in the bundle's workspace (:mod:`.store`), and the records of the models that grow
+with the roster (:data:`LARGE_MODELS`: people and memberships) and the duplicate checks over
+users and enrollments are kept there too, so planning a large ``users.csv`` holds no Python
+object per row.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from django.core.validators import validate_email
 from myschool import models as m
 
 from .bundle import Bundle, BundleError, ImportProblem, Row
+from .store import KeyLines, RecordStore, RowStore, Workspace
 
 # Model → its MySchool foreign keys (field → referenced model); the writer resolves sourcedIds to rows.
 FOREIGN_KEYS: dict[type, dict[str, type]] = {
@@ -57,6 +64,9 @@ FOREIGN_KEYS: dict[type, dict[str, type]] = {
     m.ClassTeacher: {"school_class": m.SchoolClass, "teacher": m.Teacher},
 }
 MODEL_ORDER = list(FOREIGN_KEYS)
+# Models with a row per user or per enrollment: planned into the workspace, written in batches.
+GRADE_CODES = frozenset(m.GradeLevel.values)  # CEDS grade codes (the enum builds its list on every call)
+LARGE_MODELS = (m.Student, m.Teacher, m.CourseStudent, m.ClassStudent, m.CourseTeacher, m.ClassTeacher)
 
 
 def copy_id(sourced_id: str, school_sourced_id: str) -> str:
@@ -66,34 +76,50 @@ def copy_id(sourced_id: str, school_sourced_id: str) -> str:
 
 @dataclass
 class ImportPlan:
-    """What an import will write: for each model, sourcedId → field values.
+    """What an import will write: for each model, sourcedId → field values (in planned order).
 
     Foreign keys hold the referenced row's sourcedId; a Course's ``terms`` is a list of them.
+    The records of :data:`LARGE_MODELS` are a :class:`~.store.RecordStore` in ``workspace``
+    (a mapping whose values are copies: set a record again to change it), the others dicts.
     ``skipped`` counts rows deliberately not imported, by reason.
     """
 
-    records: dict[type, dict[str, dict]] = field(default_factory=lambda: {model: {} for model in MODEL_ORDER})
+    workspace: Workspace = field(default_factory=Workspace, repr=False)
+    records: dict[type, dict[str, dict] | RecordStore] = field(default_factory=dict)
     skipped: Counter = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        for model in MODEL_ORDER:
+            self.records.setdefault(model, RecordStore(self.workspace) if model in LARGE_MODELS else {})
 
 
 class _Planner:
     def __init__(self, bundle: Bundle, school_code: str | None):
         self.bundle = bundle
         self.school_code = school_code
-        self.plan = ImportPlan()
+        self.plan = ImportPlan(workspace=bundle.workspace)
         self.problems: list[ImportProblem] = []
         self.orgs = self._index("orgs")
         self.sessions = self._index("academicSessions")
         self.courses = self._index("courses")
         self.classes = self._index("classes")
-        self.users = self._index("users")
+        users = bundle.rows("users")
+        self.users = users.index() if isinstance(users, RowStore) else self._index("users")
         self.school_orgs = {sid: row for sid, row in self.orgs.items() if row["type"] == "school"}
         self.in_scope: set[str] = set()
-        self.user_school: dict[str, str] = {}
-        self.user_ids: dict[str, dict[str, str]] = {}  # user sourcedId → school sourcedId → its record's sourcedId
 
     def _index(self, name: str) -> dict[str, Row]:
         return {row["sourcedId"]: row for row in self.bundle.rows(name)}
+
+    def record_ids(self, row: Row) -> dict[str, str] | None:
+        """School sourcedId → the sourcedId of the user's record there (the first school's keeps the
+        row's own, the others are copies), or ``None`` for a user that gets no record (an org not
+        in orgs.csv, a role other than student or teacher, no school)."""
+        if row["role"] not in ("student", "teacher") or any(o not in self.orgs for o in row["orgSourcedIds"]):
+            return None
+        schools = list(dict.fromkeys(o for o in row["orgSourcedIds"] if o in self.school_orgs))
+        sid = row["sourcedId"]
+        return {org: sid if index == 0 else copy_id(sid, org) for index, org in enumerate(schools)} or None
 
     def problem(self, file: str, row: Row | None, reason: str) -> None:
         self.problems.append(ImportProblem(f"{file}.csv", row.line if row else 0, reason))
@@ -177,7 +203,7 @@ class _Planner:
             if missing:
                 self.problem("classes", row, f"termSourcedIds {', '.join(missing)} not in academicSessions.csv")
                 ok = False
-            bad_grades = [g for g in row["grades"] if g not in m.GradeLevel.values]
+            bad_grades = [g for g in row["grades"] if g not in GRADE_CODES]
             if bad_grades:
                 self.problem("classes", row, f"grades {', '.join(bad_grades)} are not CEDS grade codes (KG, 01 … 13, …)")
             year = self.class_year(row) if ok else None
@@ -283,7 +309,7 @@ class _Planner:
 
     # users ------------------------------------------------------------------------------
     def plan_users(self) -> None:
-        numbers: dict[tuple[str, str, str], int] = {}
+        numbers = KeyLines(self.plan.workspace)  # (school, role, identifier) → the line last seen on
         for sid, row in self.users.items():
             missing = [o for o in row["orgSourcedIds"] if o not in self.orgs]
             if missing:
@@ -297,10 +323,7 @@ class _Planner:
             if not schools:
                 self.problem("users", row, "orgSourcedIds names no school")
                 continue
-            school = schools[0]
-            self.user_school[sid] = school
-            schools = list(dict.fromkeys(schools))
-            self.user_ids[sid] = {org: sid if index == 0 else copy_id(sid, org) for index, org in enumerate(schools)}
+            record_ids = self.record_ids(row)
             if "@" in row["username"]:
                 self.problem("users", row, f"username {row['username']!r} contains '@' (Microsoft appends the domain)")
             if not row["identifier"]:
@@ -310,15 +333,14 @@ class _Planner:
                     validate_email(row["email"])
                 except ValidationError:
                     self.problem("users", row, f"email {row['email']!r} is not an email address")
-            for org in schools:
-                key = (org, role, row["identifier"])
-                if row["identifier"] and key in numbers:
-                    self.problem("users", row, f"{role} identifier {row['identifier']!r} repeats line {numbers[key]} in the same school")
-                numbers[key] = row.line
+            for org in record_ids:
+                earlier = numbers.latest((org, role, row["identifier"]), row.line)
+                if row["identifier"] and earlier is not None:
+                    self.problem("users", row, f"{role} identifier {row['identifier']!r} repeats line {earlier} in the same school")
             grade = (row["grades"] or [""])[0] if role == "student" else ""
-            if grade and grade not in m.GradeLevel.values:
+            if grade and grade not in GRADE_CODES:
                 self.problem("users", row, f"grade {grade!r} is not a CEDS grade code (KG, 01 … 13, …)")
-            for org, record_id in self.user_ids[sid].items():
+            for org, record_id in record_ids.items():
                 if org in self.in_scope:
                     self.plan_user(row, role, record_id, org, main=None if record_id == sid else sid)
 
@@ -331,7 +353,8 @@ class _Planner:
             middle_name=row["middleName"],
             family_name=row["familyName"],
             primary_email=row["email"],
-            status=m.Status.LEFT if row["status"] == "tobedeleted" or row["enabledUser"] is False else m.Status.ACTIVE,
+            # The plain value, not the enum member: records are pickled, and members unpickle slowly.
+            status=(m.Status.LEFT if row["status"] == "tobedeleted" or row["enabledUser"] is False else m.Status.ACTIVE).value,
             _line=row.line,
             _same_person_as=main,
         )
@@ -347,15 +370,14 @@ class _Planner:
             sid = row["sourcedId"]
             if sid not in self.users:
                 self.problem("demographics", row, f"sourcedId {sid!r} is not a user in users.csv")
-            elif any(record_id in students for record_id in self.user_ids.get(sid, {}).values()):
-                for record_id in self.user_ids[sid].values():
-                    if record_id in students:
-                        students[record_id].update(birth_date=row["birthDate"], sex=row["sex"] or "")
+            elif planned := [r for r in (self.record_ids(self.users[sid]) or {}).values() if r in students]:
+                for record_id in planned:
+                    students[record_id] = {**students[record_id], "birth_date": row["birthDate"], "sex": row["sex"] or ""}
             else:
                 self.plan.skipped["demographics of users other than students"] += 1
 
     def plan_enrollments(self) -> None:
-        seen: dict[tuple[str, str], int] = {}
+        seen = KeyLines(self.plan.workspace)  # (class, user) → the line of the first enrollment
         for row in self.bundle.rows("enrollments"):
             class_row = self.classes.get(row["classSourcedId"])
             user_row = self.users.get(row["userSourcedId"])
@@ -381,7 +403,7 @@ class _Planner:
             if user_row["role"] != role:
                 self.problem("enrollments", row, f"a {role} enrollment for a user whose role is {user_row['role']}")
                 continue
-            record_ids = self.user_ids.get(user_row["sourcedId"])
+            record_ids = self.record_ids(user_row)
             if record_ids is not None and class_row["schoolSourcedId"] not in record_ids:
                 self.problem(
                     "enrollments", row,
@@ -389,11 +411,10 @@ class _Planner:
                 )
                 continue
             user_id = record_ids[class_row["schoolSourcedId"]] if record_ids else row["userSourcedId"]
-            key = (row["classSourcedId"], row["userSourcedId"])
-            if key in seen:
-                self.problem("enrollments", row, f"the user is already enrolled in this class on line {seen[key]}")
+            first_line = seen.first((row["classSourcedId"], row["userSourcedId"]), row.line)
+            if first_line is not None:
+                self.problem("enrollments", row, f"the user is already enrolled in this class on line {first_line}")
                 continue
-            seen[key] = row.line
             if class_row["schoolSourcedId"] not in self.in_scope:
                 continue
             if row["status"] == "tobedeleted":

@@ -5,6 +5,13 @@ differs, an unknown one is created, and nothing is ever deleted: importing the s
 twice changes nothing the second time. A sourcedId already used by a row of **another school**
 is refused (``file:line``), never matched: simple SIS ids such as ``usr-13001`` repeat between
 schools' systems, and matching them would move one school's person into another school.
+
+Everything works in batches of :data:`BATCH` planned records (:func:`_batches`): the checks
+against the database and the upsert read one batch of a model's records, query and write it,
+and keep nothing of it but counts — except for the small models (schools, years, terms,
+subjects, courses, classes), whose sourcedId → pk maps the following models need. A
+membership's student or teacher is looked up by sourcedId per batch. So an import holds at most
+one batch of model instances, whatever the size of the roster.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from myschool import models as m
 from myschool.scoping import SCHOOL_PATHS
 
 from .bundle import BundleError, ImportProblem, read_bundle_checked
-from .plan import FOREIGN_KEYS, MODEL_ORDER, ImportPlan, plan_import
+from .plan import FOREIGN_KEYS, LARGE_MODELS, MODEL_ORDER, ImportPlan, plan_import
+from .store import RecordStore, record_batches
 
 BATCH = 2000
 
@@ -72,6 +80,15 @@ def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
         yield items[start : start + size]
 
 
+def _batches(records: dict[str, dict] | RecordStore, size: int | None = None) -> Iterator[dict[str, dict]]:
+    """A model's planned records (sourcedId → values) in planned order, at most ``size``
+    (default :data:`BATCH`) at a time."""
+    size = size or BATCH
+    if isinstance(records, RecordStore):
+        return records.batches(size)
+    return record_batches(records.items(), size)
+
+
 def _existing(model: type, sourced_ids: list[str]) -> dict[str, object]:
     found = {}
     for chunk in _chunks(sourced_ids):
@@ -99,9 +116,8 @@ def other_school_problems(plan: ImportPlan) -> list[ImportProblem]:
         if model in (m.SchoolGroup, m.School):  # not rows of one school
             continue
         path = SCHOOL_PATHS[model]  # the lookup from one of its rows to its school
-        records = plan.records[model]
-        for chunk in _chunks(list(records)):
-            rows = model.objects.filter(sourced_id__in=chunk).values_list(
+        for records in _batches(plan.records[model]):
+            rows = model.objects.filter(sourced_id__in=list(records)).values_list(
                 "sourced_id", f"{path}__sourced_id", f"{path}__name", f"{path}__code"
             )
             for sid, school_sid, name, code in rows:
@@ -125,29 +141,26 @@ def check_against_database(plan: ImportPlan) -> list[ImportProblem]:
     problems: list[ImportProblem] = other_school_problems(plan)
     for family in SAME_KIND:
         for model in family:
-            wanted = list(plan.records[model])
-            for other in family:
-                if other is model:
-                    continue
-                for sid in _existing(other, wanted):
-                    line = plan.records[model][sid].get("_line", 0)
-                    problems.append(
-                        ImportProblem(
-                            "(database)" if not line else _file_of(model),
-                            line,
-                            f"sourcedId {sid!r} is already used by a {other._meta.verbose_name}",
+            for records in _batches(plan.records[model]):
+                for other in family:
+                    if other is model:
+                        continue
+                    for sid in other.objects.filter(sourced_id__in=list(records)).values_list("sourced_id", flat=True):
+                        line = records[sid].get("_line", 0)
+                        problems.append(
+                            ImportProblem(
+                                "(database)" if not line else _file_of(model),
+                                line,
+                                f"sourcedId {sid!r} is already used by a {other._meta.verbose_name}",
+                            )
                         )
-                    )
     for model, key in NATURAL_KEYS:
-        records = plan.records[model]
-        if not records:
-            continue
         fk_names = [f for f in key if f in FOREIGN_KEYS[model]]
         lookups = [f"{f}__sourced_id" if f in fk_names else f for f in key]
-        wanted = {tuple(values[f] for f in key): sid for sid, values in records.items()}
-        first_field_values = {k[0] for k in wanted}
-        for chunk in _chunks(sorted(first_field_values)):
-            for row in model.objects.filter(**{f"{lookups[0]}__in": chunk}).values("sourced_id", *lookups):
+        for records in _batches(plan.records[model]):
+            wanted = {tuple(values[f] for f in key): sid for sid, values in records.items()}
+            candidates = {f"{lookup}__in": sorted({key[i] for key in wanted}) for i, lookup in enumerate(lookups)}
+            for row in model.objects.filter(**candidates).values("sourced_id", *lookups):
                 natural = tuple(row[lookup] for lookup in lookups)
                 sid = wanted.get(natural)
                 if sid is not None and sid != row["sourced_id"]:
@@ -178,17 +191,28 @@ def _file_of(model: type) -> str:
 
 
 def _upsert(model: type, records: dict[str, dict], pks: dict[type, dict[str, int]]) -> tuple[set[str], set[str], dict]:
-    """Create or update ``model`` rows from ``records``; return (created sourcedIds, updated sourcedIds, sourcedId → row).
+    """Create or update ``model`` rows from one batch of ``records``; return (created sourcedIds,
+    updated sourcedIds, sourcedId → row) for the batch.
 
-    Also records sourcedId → pk of every row in ``pks[model]`` for the models that follow.
+    Foreign keys to the small models resolve through ``pks`` (model → sourcedId → pk); those to
+    people (:data:`LARGE_MODELS`) with one query per batch.
     """
     fks = FOREIGN_KEYS[model]
+    looked_up = {
+        fk: dict(
+            target.objects.filter(sourced_id__in={v[fk] for v in records.values() if v[fk] is not None}).values_list(
+                "sourced_id", "pk"
+            )
+        )
+        for fk, target in fks.items()
+        if target in LARGE_MODELS
+    }
     rows: dict[str, dict] = {}
     for sid, values in records.items():
         row = {k: v for k, v in values.items() if not k.startswith("_") and k != "terms"}
         for fk, target in fks.items():
             ref = row.pop(fk)
-            row[f"{fk}_id"] = pks[target][ref] if ref is not None else None
+            row[f"{fk}_id"] = (looked_up[fk] if fk in looked_up else pks[target])[ref] if ref is not None else None
         rows[sid] = row
     existing = _existing(model, list(rows))
     to_create, to_update, changed_fields = [], [], set()
@@ -209,7 +233,6 @@ def _upsert(model: type, records: dict[str, dict], pks: dict[type, dict[str, int
     objects = {**existing, **{obj.sourced_id: obj for obj in to_create}}
     if any(obj.pk is None for obj in to_create):  # databases that cannot return ids from bulk inserts
         objects.update(_existing(model, [obj.sourced_id for obj in to_create]))
-    pks[model] = {sid: obj.pk for sid, obj in objects.items()}
     return {o.sourced_id for o in to_create}, {o.sourced_id for o in to_update}, objects
 
 
@@ -231,8 +254,10 @@ def _set_course_terms(plan: ImportPlan, pks: dict[type, dict[str, int]]) -> set[
 
 
 def _set_person_links(records: dict[str, dict], objects: dict[str, object], model: type) -> set[str]:
-    """Link each planned copy of a multi-school user to its main record (``same_person_as``, issue 14);
-    return the sourcedIds whose link changed. Links are only ever set here, never removed.
+    """Link each planned copy of a multi-school user in one batch (``records``, written as ``objects``)
+    to its main record (``same_person_as``, issue 14); return the sourcedIds whose link changed.
+    Links are only ever set here, never removed. A main record is planned before its copies, so
+    one in an earlier batch is already in the database.
 
     The main record is the planned one or, for an import of one school, the one already in the
     database; when it is itself linked, the copy is linked to *its* main record (links are one level deep).
@@ -273,19 +298,35 @@ def _set_active_years(plan: ImportPlan, objects: dict[type, dict[str, object]]) 
 
 
 def write_plan(plan: ImportPlan) -> ImportResult:
-    """Upsert every row of ``plan`` in dependency order; call inside a transaction."""
+    """Upsert every row of ``plan`` in dependency order, one batch at a time; call inside a transaction.
+
+    Keeps the rows (and sourcedId → pk) of the small models for the models that follow; of
+    :data:`LARGE_MODELS` only counts.
+    """
     result = ImportResult(skipped=dict(plan.skipped))
     pks: dict[type, dict[str, int]] = {}
     objects: dict[type, dict[str, object]] = {}
     for model in MODEL_ORDER:
-        created, updated, objects[model] = _upsert(model, plan.records[model], pks)
+        counts = ModelCounts()
+        created_all: set[str] = set()
+        updated_all: set[str] = set()
+        kept = objects[model] = {}
+        pks[model] = {}
+        for records in _batches(plan.records[model]):
+            created, updated, written = _upsert(model, records, pks)
+            if model in (m.Student, m.Teacher):
+                updated |= _set_person_links(records, written, model) - created
+            counts.created += len(created)
+            counts.updated += len(updated)
+            if model not in LARGE_MODELS:
+                created_all |= created
+                updated_all |= updated
+                kept.update(written)
+                pks[model].update((sid, obj.pk) for sid, obj in written.items())
         if model is m.Course:
-            updated |= _set_course_terms(plan, pks) - created
-        if model in (m.Student, m.Teacher):
-            updated |= _set_person_links(plan.records[model], objects[model], model) - created
-        result.counts[str(model._meta.verbose_name_plural)] = ModelCounts(
-            created=len(created), updated=len(updated), unchanged=len(plan.records[model]) - len(created) - len(updated)
-        )
+            counts.updated += len(_set_course_terms(plan, pks) - created_all - updated_all)
+        counts.unchanged = len(plan.records[model]) - counts.created - counts.updated
+        result.counts[str(model._meta.verbose_name_plural)] = counts
     _set_active_years(plan, objects)
     return result
 
@@ -311,6 +352,13 @@ def import_oneroster_csv(path, *, school_code: str | None = None) -> ImportResul
     same run (:func:`_independent` leaves out those caused by a row already reported).
     """
     bundle, read_problems = read_bundle_checked(path)
+    try:
+        return _import(bundle, read_problems, school_code)
+    finally:
+        bundle.close()
+
+
+def _import(bundle, read_problems: list[ImportProblem], school_code: str | None) -> ImportResult:
     if read_problems and not bundle.complete:
         raise BundleError(read_problems)
     try:
