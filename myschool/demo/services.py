@@ -16,6 +16,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from myschool import models as m
+from myschool.statistics import school_tables_analyze
 
 from .names import FAMILY_NAMES, FEMALE_GIVEN_NAMES, MALE_GIVEN_NAMES, username_base
 from .plan import (
@@ -130,9 +131,11 @@ def demo_school_create(
             f"A school with code {school_code!r} already exists; use --replace to delete and rebuild it.",
             code="school_exists",
         )
-    return _Build(seed=seed, school_code=school_code).run(
+    summary = _Build(seed=seed, school_code=school_code).run(
         students=students, teachers=teachers, school_name=school_name, today=today or timezone.localdate()
     )
+    school_tables_analyze()
+    return summary
 
 
 @transaction.atomic

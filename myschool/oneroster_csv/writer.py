@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from myschool import models as m
 from myschool.scoping import SCHOOL_PATHS
+from myschool.statistics import school_tables_analyze
 
 from .bundle import BundleError, ImportProblem, read_bundle_checked
 from .plan import FOREIGN_KEYS, LARGE_MODELS, MODEL_ORDER, ImportPlan, plan_import
@@ -353,9 +354,11 @@ def import_oneroster_csv(path, *, school_code: str | None = None) -> ImportResul
     """
     bundle, read_problems = read_bundle_checked(path)
     try:
-        return _import(bundle, read_problems, school_code)
+        result = _import(bundle, read_problems, school_code)
     finally:
         bundle.close()
+    school_tables_analyze()
+    return result
 
 
 def _import(bundle, read_problems: list[ImportProblem], school_code: str | None) -> ImportResult:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from myschool import models as m
 from myschool.oneroster_csv import BundleError, import_oneroster_csv
@@ -385,3 +386,17 @@ def test_reading_and_reference_problems_come_in_one_run(tmp_path):
         "users.csv:2: enabledUser 'maybe' is not true or false",
     ]
     assert set(row_counts().values()) == {0}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="planner statistics are PostgreSQL's")
+def test_an_import_refreshes_the_planner_statistics_of_the_school_tables():
+    def planned_students() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [m.Student._meta.db_table])
+            return cursor.fetchone()[0]
+
+    with connection.cursor() as cursor:  # statistics of the empty table, whatever earlier tests left
+        cursor.execute("ANALYZE %s" % connection.ops.quote_name(m.Student._meta.db_table))
+    assert planned_students() == 0
+    import_oneroster_csv(CONTOSO)
+    assert planned_students() == m.Student.objects.count() == 22
