@@ -7,9 +7,26 @@ store by content hash, kind by kind:
   ``tobedeleted``) are updated, unchanged objects are not touched;
 - objects no longer produced become ``tobedeleted`` tombstones, keeping their last payload;
 - every object the run creates or changes gets the same ``dateLastModified``: the time of
-  the run's commit, written by one UPDATE just before COMMIT, so a delta pull made while
-  the run was in progress cannot miss anything (oneroster-1.1.md §6);
-- tombstones older than ``LIS["TOMBSTONE_RETENTION_DAYS"]`` are purged.
+  the run's commit, so a delta pull made while the run was in progress cannot miss anything
+  (oneroster-1.1.md §6);
+- tombstones older than ``LIS["TOMBSTONE_RETENTION_DAYS"]`` are purged (the nightly task purges
+  those of schools it does not publish: :func:`tombstones_purge_expired`).
+
+A run has two phases, so its write transaction is short on both databases
+(:mod:`lis.publication.stage`):
+
+1. **Diff** — no long write lock: read MySchool and the store, map and hash every object, and
+   record the planned creates, updates and tombstones (store columns, reference lists) in the
+   stage, batch by batch, each batch its own short transaction. Token requests, the admin and
+   other schools' runs write in between, even on SQLite (one writer at a time). Memory stays
+   bounded as before: a batch of records and the sourcedIds of one kind.
+2. **Apply** — one short transaction: take the commit-order lock (:mod:`lis.publication.lock`),
+   take the stamp, write the stage to the store with set-based SQL (each row written once, with
+   the stamp as ``dateLastModified``), tombstone orphaned district orgs and reconcile the
+   tenants' district tombstones, purge, log the run, COMMIT. Then the run's stage rows are
+   deleted (a dead run's by the school's next run). If the store changed under the stage in
+   between (another run moved a user or updated the shared district org, a purge removed a
+   tombstone), the apply rolls back and the run diffs again (at most ``ATTEMPTS`` times).
 
 Year rollover (design choice): a Subject is published as **one course whose ``schoolYear``
 follows the active year**, not one course per year. Its sourcedId is the Subject's and never
@@ -19,8 +36,9 @@ served: active with the new ``schoolYear`` when the Subject is offered again, ot
 per school and year already: ``homeroom_course_id``.) A year-scoped course sourcedId would have
 made SDS delete and recreate every course, and its Teams, at each rollover.
 
-Everything happens in one transaction: an error leaves the previous publication served and
-the run recorded as failed. A school's runs never overlap, and a run whose process died is
+Nothing reaches the store before the apply commits: an error (or a hold) leaves the previous
+publication served and the run recorded as failed (or held); a dry run computes the same diff
+and writes nothing, not even stage rows. A school's runs never overlap, and a run whose process died is
 noticed by the next one, which marks it abandoned (:mod:`lis.publication.lock`).
 A run that would tombstone an unusual share of users or classes is *held* (nothing written)
 until support confirms it with ``allow_mass_deletion=True`` — switching the school off included.
@@ -413,6 +431,21 @@ def _abandon_dead_runs(school: School, run: PublicationRun) -> None:
         finished_at=timezone.now(),
         error="Abandoned: its process stopped before finishing (the next run found its lock free).",
     )
+
+
+def tombstones_purge_expired(*, except_school_ids: Iterable[int] = ()) -> int:
+    """Delete every tombstone older than ``LIS["TOMBSTONE_RETENTION_DAYS"]``; returns how many objects.
+
+    Those of every school but ``except_school_ids`` (schools whose run tonight purges its own),
+    and those without a school (district orgs, tenant tombstones). The nightly task calls it so a
+    school whose publication no longer runs (switched off, only tombstones left) still loses its
+    tombstones when their time is up. Deleting an expired tombstone is no change a delta reports,
+    so it needs neither the school's run lock nor the commit-order lock; a run whose stage meant
+    to revive one of them notices and diffs again (:mod:`lis.publication.stage`).
+    """
+    cutoff = timezone.now() - dt.timedelta(days=lis_setting("TOMBSTONE_RETENTION_DAYS"))
+    expired = PublishedObject.objects.filter(status=TOBEDELETED, date_last_modified__lt=cutoff)
+    return published_objects_delete(expired.exclude(school_id__in=list(except_school_ids)))
 
 
 def published_objects_delete(queryset) -> int:
