@@ -9,14 +9,17 @@ its whole duration made them answer 503 after the timeout. The run then publishe
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from lis.models import CourseSelection, PublicationRun, PublicationStage, PublicationStageReference, PublishedObject, RunStatus
-from lis.publication import publish_school
+from lis.publication import publish_school, service
 from tests import factories as f
 from tests.lis import publication_process
 from tests.lis.publication_fixtures import small_school
@@ -89,3 +92,43 @@ def test_every_row_a_run_writes_carries_its_commit_time_and_nothing_else_does(sh
     assert set(written.values_list("sourced_id", flat=True)) == {small.students[0].sourced_id}
     untouched = PublishedObject.objects.filter(last_run=first)
     assert set(untouched.values_list("date_last_modified", flat=True)) == {first.committed_at}
+
+
+def test_a_store_changed_between_diff_and_apply_makes_the_run_diff_again(monkeypatch):
+    small = small_school()
+    publish_school(small.school)
+    student = small.students[0]
+    student.given_name = "Renamed"
+    student.save()
+    real_apply, applies = service._apply, []
+
+    def another_run_commits_first(publisher, run, **kwargs):
+        applies.append(run.pk)
+        if len(applies) == 1:  # as another school's run would, after this run read the row
+            PublishedObject.objects.filter(kind="user", sourced_id=student.sourced_id).update(date_last_modified=timezone.now())
+        return real_apply(publisher, run, **kwargs)
+
+    monkeypatch.setattr(service, "_apply", another_run_commits_first)
+    result = publish_school(small.school)
+
+    assert result.status == RunStatus.SUCCEEDED and len(applies) == 2
+    assert result.counts()["user"]["updated"] == 1
+    row = PublishedObject.objects.get(kind="user", sourced_id=student.sourced_id)
+    assert row.payload["givenName"] == "Renamed" and row.date_last_modified == result.run.committed_at
+    assert not PublicationStage.objects.exists() and not PublicationStageReference.objects.exists()
+
+
+def test_a_killed_runs_stage_is_cleared_by_the_next_run():
+    small = small_school()
+    child = publication_process.start(small.school.code, "enrollment", 600)  # staged up to enrollments, then killed
+    try:
+        assert PublicationStage.objects.exists()  # its staged writes…
+        assert not PublishedObject.objects.exists()  # …never reached the store
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+
+    assert publish_school(small.school).status == RunStatus.SUCCEEDED
+
+    assert not PublicationStage.objects.exists() and not PublicationStageReference.objects.exists()
+    assert PublishedObject.objects.filter(status="active", kind="user").count() == 9
