@@ -246,14 +246,26 @@ class _Publisher:
         return produced
 
     def tombstone_missing(self, kind: str, produced: set[str]) -> int:
+        """Stage tombstones of the school's active objects of ``kind`` not ``produced``, a batch at a time; returns how many."""
         active = PublishedObject.objects.filter(school=self.school, kind=kind, status=ACTIVE).order_by()
         rows = active.values_list("pk", "sourced_id", "date_last_modified").iterator(BATCH)
-        gone = [row for row in rows if row[1] not in produced]
-        examples = PublishedObject.objects.filter(pk__in=[row[0] for row in gone[:EXAMPLES]]).values_list("sourced_id", "payload")
-        self.changes[kind].note("deleted", len(gone), [describe(kind, sid, payload) for sid, payload in examples])
-        if self.write:
-            self.tombstone(gone, kind)
-        return len(gone)
+        gone, first, batch = 0, [], []
+        for row in rows:
+            if row[1] in produced:
+                continue
+            gone += 1
+            if len(first) < EXAMPLES:
+                first.append(row[0])
+            if self.write:
+                batch.append(row)
+                if len(batch) == BATCH:
+                    self.tombstone(batch, kind)
+                    batch = []
+        if batch:
+            self.tombstone(batch, kind)
+        examples = PublishedObject.objects.filter(pk__in=first).values_list("sourced_id", "payload")
+        self.changes[kind].note("deleted", gone, [describe(kind, sid, payload) for sid, payload in examples])
+        return gone
 
     def tombstone_orphan_districts(self, stamp: dt.datetime) -> None:
         """A district org stays active while an active school org names it as parent (phase 2: reads the applied stage)."""
