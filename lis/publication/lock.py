@@ -25,7 +25,7 @@ shared (and lets go at once) before it reads the store:
   next pull's cutoff is earlier than ``s`` and returns the changes;
 - a request that comes later waits for the commit, then reads the changes.
 
-PostgreSQL: ``pg_advisory_xact_lock(key)`` inside the run's transaction (released by COMMIT or
+PostgreSQL: ``pg_advisory_xact_lock(key)`` inside the run's final transaction (released by COMMIT or
 ROLLBACK); readers run ``pg_advisory_xact_lock_shared(key)`` as part of their first query
 (autocommit, so it is released at once). SQLite: ``flock`` exclusive / shared on
 ``<database>-locks/commit-order.lock``. Readers only ever wait while a run is between its stamp
