@@ -72,7 +72,6 @@ logger = logging.getLogger(__name__)
 
 BATCH = 2000
 EXAMPLES = 5
-REF_COLUMNS = ("school_ref", "course_ref", "class_ref", "user_ref", "parent_ref", "year_ref")
 ATTEMPTS = 3  # diffs a run makes when the store keeps changing under its stage (lis.publication.stage)
 GUARDED_KINDS = {"class": "classes", "user": "users"}  # kind → plural for messages
 ACTIVE, TOBEDELETED = PublishedStatus.ACTIVE, PublishedStatus.TOBEDELETED
@@ -391,7 +390,7 @@ def _run(school: School, run: PublicationRun, progress: Callable | None) -> Publ
             _finish(run, RunStatus.HELD, hold_reason=str(held), counts=_counts(publisher.changes))
             return PublicationResult(RunStatus.HELD, publisher.changes, run=run, hold_reason=str(held))
         except Exception as exc:  # noqa: BLE001 — any failure must be logged on the run, then re-raised
-            _finish(run, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+            _finish(run, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}", committed_at=None)
             raise
         _analyze()
         return PublicationResult(RunStatus.SUCCEEDED, publisher.changes, run=run, purged=purged)
