@@ -12,7 +12,7 @@ from lis.alerts import alert_support
 from lis.integrations.handoff import handoffs_expire
 from lis.integrations.health import integrations_alert_silent
 from lis.models import PublicationRun, RunStatus, RunTrigger
-from lis.publication import PublicationInProgress, publish_school
+from lis.publication import PublicationInProgress, publish_school, tombstones_purge_expired
 from lis.selectors import schools_to_publish
 from myschool.models import School
 
@@ -70,8 +70,14 @@ def _alert_failed(school: School) -> None:
 @shared_task
 def publish_nightly() -> int:
     """The 00:00 fan-out: one publish task per school that should sync or still has active
-    published objects. Returns the number of tasks enqueued."""
+    published objects. Returns the number of tasks enqueued.
+
+    Every other school's expired tombstones (a school with only tombstones left is not
+    published) are purged here, as a run purges its own school's."""
     school_ids = list(schools_to_publish().values_list("pk", flat=True))
+    purged = tombstones_purge_expired(except_school_ids=school_ids)
+    if purged:
+        logger.info("Nightly: purged %d expired tombstones of schools not published tonight", purged)
     for school_id in school_ids:
         publish_school_task.delay(school_id, trigger=RunTrigger.NIGHTLY)
     return len(school_ids)

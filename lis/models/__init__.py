@@ -15,11 +15,14 @@ from .integration import (
 from .publication import (
     Kind,
     PublicationRun,
+    PublicationStage,
+    PublicationStageReference,
     PublishedObject,
     PublishedReference,
     PublishedStatus,
     RunStatus,
     RunTrigger,
+    StageOperation,
 )
 from .selection import ClassSelection, CourseSelection, Feature, FeatureGrant, SchoolSyncSettings, SelectionChange, UsersToPublish
 
@@ -39,11 +42,14 @@ __all__ = [
     "Kind",
     "MicrosoftDomain",
     "PublicationRun",
+    "PublicationStage",
+    "PublicationStageReference",
     "PublishedObject",
     "PublishedReference",
     "PublishedStatus",
     "RunStatus",
     "RunTrigger",
+    "StageOperation",
     "SchoolSyncSettings",
     "SelectionChange",
     "UsersToPublish",

@@ -163,3 +163,65 @@ class PublicationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school} {self.get_trigger_display()} {sync_time(self.started_at)} {self.status}"
+
+
+class StageOperation(models.TextChoices):
+    CREATE = "create", "create"
+    UPDATE = "update", "update"
+    TOMBSTONE = "tombstone", "tombstone"
+
+
+class PublicationStage(models.Model):
+    """One write a running publication plans, applied to the store in the run's short final transaction.
+
+    A run first computes its diff without holding a write lock and records it here in small batches
+    (:mod:`lis.publication.stage`); its final transaction then applies every row of the run at once
+    with set-based SQL, giving each written object the commit time as ``dateLastModified``. The rows
+    are deleted when the run ends, however it ends (a dead run's by the next run).
+
+    ``operation`` is *create* (``target`` empty), *update* or *tombstone* of the store row ``target``
+    (a :class:`PublishedObject` pk). ``seen_modified`` is that row's ``date_last_modified`` when the
+    diff read it: the apply writes the row only if it is unchanged, else the run starts over. The other
+    columns are the object's new store columns (``school_pk``: the owning school's pk, empty for a
+    district org); a tombstone needs none of them.
+    """
+
+    run = models.ForeignKey(PublicationRun, on_delete=models.CASCADE, related_name="+", db_index=False)
+    operation = models.CharField(max_length=9, choices=StageOperation.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    sourced_id = models.CharField(max_length=255)
+    target = models.BigIntegerField(null=True, blank=True)
+    seen_modified = models.DateTimeField(null=True, blank=True)
+    school_pk = models.BigIntegerField(null=True, blank=True)
+    subtype = models.CharField(max_length=20, blank=True)
+    payload = models.JSONField(null=True, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    school_ref = models.CharField(max_length=255, blank=True, null=True)
+    course_ref = models.CharField(max_length=255, blank=True, null=True)
+    class_ref = models.CharField(max_length=255, blank=True, null=True)
+    user_ref = models.CharField(max_length=255, blank=True, null=True)
+    parent_ref = models.CharField(max_length=255, blank=True, null=True)
+    year_ref = models.CharField(max_length=255, blank=True, null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "operation"], name="publicationstage_run_op")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id}: {self.operation} {self.kind} {self.sourced_id}"
+
+
+class PublicationStageReference(models.Model):
+    """One element of a reference list (``terms``, ``orgs``, ``agents``) of an object a run creates or updates.
+
+    Applied with the stage: it becomes a :class:`PublishedReference` of the store row
+    (``kind``, ``obj_sourced_id``) once that row exists.
+    """
+
+    run = models.ForeignKey(PublicationRun, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    obj_sourced_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=20)
+    sourced_id = models.CharField(max_length=255)
+
+    def __str__(self) -> str:
+        return f"run {self.run_id}: {self.kind} {self.obj_sourced_id}.{self.name} → {self.sourced_id}"

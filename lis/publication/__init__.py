@@ -9,6 +9,7 @@ from .service import (
     PublicationResult,
     publish_school,
     published_objects_delete,
+    tombstones_purge_expired,
 )
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "homeroom_course_id",
     "publish_school",
     "published_objects_delete",
+    "tombstones_purge_expired",
 ]

@@ -25,11 +25,12 @@ shared (and lets go at once) before it reads the store:
   next pull's cutoff is earlier than ``s`` and returns the changes;
 - a request that comes later waits for the commit, then reads the changes.
 
-PostgreSQL: ``pg_advisory_xact_lock(key)`` inside the run's transaction (released by COMMIT or
+PostgreSQL: ``pg_advisory_xact_lock(key)`` inside the run's final transaction (released by COMMIT or
 ROLLBACK); readers run ``pg_advisory_xact_lock_shared(key)`` as part of their first query
 (autocommit, so it is released at once). SQLite: ``flock`` exclusive / shared on
 ``<database>-locks/commit-order.lock``. Readers only ever wait while a run is between its stamp
-and its commit (one UPDATE of the rows it touched, and the commit).
+and its commit: the run's apply (:mod:`lis.publication.stage`: its staged rows written once, with
+the stamp, by set-based SQL), the purge and the commit — never its diff.
 """
 
 from __future__ import annotations
@@ -129,9 +130,8 @@ class CommitOrderLock:
         order = CommitOrderLock()
         try:
             with transaction.atomic():
-                ...                 # the work, writes with a placeholder time
                 order.acquire()     # waits for readers in flight (one statement each)
-                stamp = now()       # then stamp what was written
+                stamp = now()       # then write what changed, with the stamp
         finally:
             order.release()         # after COMMIT (or ROLLBACK)
 

@@ -7,9 +7,26 @@ store by content hash, kind by kind:
   ``tobedeleted``) are updated, unchanged objects are not touched;
 - objects no longer produced become ``tobedeleted`` tombstones, keeping their last payload;
 - every object the run creates or changes gets the same ``dateLastModified``: the time of
-  the run's commit, written by one UPDATE just before COMMIT, so a delta pull made while
-  the run was in progress cannot miss anything (oneroster-1.1.md §6);
-- tombstones older than ``LIS["TOMBSTONE_RETENTION_DAYS"]`` are purged.
+  the run's commit, so a delta pull made while the run was in progress cannot miss anything
+  (oneroster-1.1.md §6);
+- tombstones older than ``LIS["TOMBSTONE_RETENTION_DAYS"]`` are purged (the nightly task purges
+  those of schools it does not publish: :func:`tombstones_purge_expired`).
+
+A run has two phases, so its write transaction is short on both databases
+(:mod:`lis.publication.stage`):
+
+1. **Diff** — no long write lock: read MySchool and the store, map and hash every object, and
+   record the planned creates, updates and tombstones (store columns, reference lists) in the
+   stage, batch by batch, each batch its own short transaction. Token requests, the admin and
+   other schools' runs write in between, even on SQLite (one writer at a time). Memory stays
+   bounded as before: a batch of records and the sourcedIds of one kind.
+2. **Apply** — one short transaction: take the commit-order lock (:mod:`lis.publication.lock`),
+   take the stamp, write the stage to the store with set-based SQL (each row written once, with
+   the stamp as ``dateLastModified``), tombstone orphaned district orgs and reconcile the
+   tenants' district tombstones, purge, log the run, COMMIT. Then the run's stage rows are
+   deleted (a dead run's by the school's next run). If the store changed under the stage in
+   between (another run moved a user or updated the shared district org, a purge removed a
+   tombstone), the apply rolls back and the run diffs again (at most ``ATTEMPTS`` times).
 
 Year rollover (design choice): a Subject is published as **one course whose ``schoolYear``
 follows the active year**, not one course per year. Its sourcedId is the Subject's and never
@@ -19,8 +36,9 @@ served: active with the new ``schoolYear`` when the Subject is offered again, ot
 per school and year already: ``homeroom_course_id``.) A year-scoped course sourcedId would have
 made SDS delete and recreate every course, and its Teams, at each rollover.
 
-Everything happens in one transaction: an error leaves the previous publication served and
-the run recorded as failed. A school's runs never overlap, and a run whose process died is
+Nothing reaches the store before the apply commits: an error (or a hold) leaves the previous
+publication served and the run recorded as failed (or held); a dry run computes the same diff
+and writes nothing, not even stage rows. A school's runs never overlap, and a run whose process died is
 noticed by the next one, which marks it abandoned (:mod:`lis.publication.lock`).
 A run that would tombstone an unusual share of users or classes is *held* (nothing written)
 until support confirms it with ``allow_mass_deletion=True`` — switching the school off included.
@@ -32,12 +50,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from django.db import OperationalError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -48,13 +65,14 @@ from myschool.models import School
 from .collect import KIND_ORDER, SchoolData
 from .lock import CommitOrderLock, SchoolRunLock
 from .mapping import PublishedRecord, describe
+from .stage import StageWriter, StoreChanged, stage_apply, stage_clear, stage_clear_dead
 from .tenants import districts_visible, tenant_tombstones_copy, tenant_tombstones_drop
 
 logger = logging.getLogger(__name__)
 
 BATCH = 2000
 EXAMPLES = 5
-REF_COLUMNS = ("school_ref", "course_ref", "class_ref", "user_ref", "parent_ref", "year_ref")
+ATTEMPTS = 3  # diffs a run makes when the store keeps changing under its stage (lis.publication.stage)
 GUARDED_KINDS = {"class": "classes", "user": "users"}  # kind → plural for messages
 ACTIVE, TOBEDELETED = PublishedStatus.ACTIVE, PublishedStatus.TOBEDELETED
 
@@ -128,7 +146,7 @@ def _now_ms() -> dt.datetime:
 
 
 class _Publisher:
-    """One run's diff-and-write, kind by kind. ``write=False`` computes the same diff and writes nothing."""
+    """One run's diff (phase 1, staged) and apply (phase 2). ``run=None`` computes the same diff and writes nothing."""
 
     def __init__(self, school: School, *, run: PublicationRun | None, allow_mass_deletion: bool, progress: Callable | None):
         self.school = school
@@ -136,29 +154,39 @@ class _Publisher:
         self.write = run is not None
         self.allow_mass_deletion = allow_mass_deletion
         self.progress = progress or (lambda kind, count: None)
-        self.placeholder = _now_ms()
         self.changes = {kind: KindChanges() for kind in KIND_ORDER}
         self.hold_reason = ""
-        self.data: SchoolData | None = None  # read inside the run's transaction, by publish()
+        self.data: SchoolData | None = None  # read by publish()
+        self.stage = StageWriter(run) if run is not None else None
 
-    # diff -------------------------------------------------------------------------------
+    # phase 1: diff ------------------------------------------------------------------------
     def publish(self) -> None:
+        """Compute the diff, kind by kind, and stage its writes (nothing in the store changes)."""
         self.data = SchoolData(self.school)
-        integration_ids = list(self.school.integrations.values_list("pk", flat=True))
-        districts_before = districts_visible(integration_ids)
         for kind, records in self.data.records():
             active_before = PublishedObject.objects.filter(school=self.school, kind=kind, status=ACTIVE).count()
             produced = self.diff_kind(kind, records)
             deleted = self.tombstone_missing(kind, produced)
-            if kind == "org":
-                self.tombstone_orphan_districts()
-                if self.write:
-                    self.reconcile_districts(districts_before)
             # Switching the school off is guarded too: it tombstones everything at once.
             if kind in GUARDED_KINDS and not self.allow_mass_deletion:
                 self.guard(kind, deleted, active_before)
 
-    def reconcile_districts(self, before: dict[int, set[str]]) -> None:
+    # phase 2: apply -----------------------------------------------------------------------
+    def stamp(self) -> dt.datetime:
+        """Take the commit time and write the stage with it, then the district orgs' follow-ups.
+
+        Call it in the run's final transaction, holding the commit-order lock; returns the stamp.
+        Raises :class:`~lis.publication.stage.StoreChanged` when the store changed under the stage.
+        """
+        integration_ids = list(self.school.integrations.values_list("pk", flat=True))
+        districts_before = districts_visible(integration_ids)
+        stamp = _now_ms()
+        stage_apply(self.run, stamp, self.stage.counts)
+        self.tombstone_orphan_districts(stamp)
+        self.reconcile_districts(districts_before, stamp)
+        return stamp
+
+    def reconcile_districts(self, before: dict[int, set[str]], stamp: dt.datetime) -> None:
         """District orgs a tenant of this school stops (or starts again) seeing get a tenant tombstone
         (or lose it and are restamped): see :mod:`lis.publication.tenants`."""
         after = districts_visible(before)
@@ -166,11 +194,9 @@ class _Publisher:
         for integration_id, seen in before.items():
             gone, back = seen - after[integration_id], after[integration_id] - seen
             if gone:
-                tenant_tombstones_copy(
-                    integration_id, districts.filter(sourced_id__in=gone), stamp=self.placeholder, run=self.run
-                )
+                tenant_tombstones_copy(integration_id, districts.filter(sourced_id__in=gone), stamp=stamp, run=self.run)
             if back and tenant_tombstones_drop(integration_id, districts.filter(sourced_id__in=back)):
-                districts.filter(sourced_id__in=back).update(last_run=self.run, date_last_modified=self.placeholder)
+                districts.filter(sourced_id__in=back).update(last_run=self.run, date_last_modified=stamp)
 
     def diff_kind(self, kind: str, records: Iterable[PublishedRecord]) -> set[str]:
         produced: set[str] = set()
@@ -180,7 +206,7 @@ class _Publisher:
             existing = {
                 row[1]: row
                 for row in PublishedObject.objects.filter(kind=kind, sourced_id__in=ids, tenant=0).values_list(
-                    "pk", "sourced_id", "content_hash", "status", "school_id", "subtype"
+                    "pk", "sourced_id", "content_hash", "status", "school_id", "subtype", "date_last_modified"
                 )
             }
             creates, updates = [], []
@@ -192,7 +218,7 @@ class _Publisher:
                 if row is None:
                     creates.append(record)
                     continue
-                pk, _, content_hash, status, owner, subtype = row
+                pk, _, content_hash, status, owner, subtype, seen = row
                 if owner != self._owner(record):
                     # A person's user moves between schools rather than being tombstoned and recreated
                     # (lis.publication.people). A user's sourcedId is a Student's or Teacher's, unique in
@@ -205,13 +231,13 @@ class _Publisher:
                         raise PublicationError(
                             f"{kind} {record.sourced_id!r} is already published by another school; sourcedIds must be unique"
                         )
-                    updates.append((pk, record))
+                    updates.append((pk, record, seen))
                 elif content_hash != record.content_hash or status != ACTIVE:
-                    updates.append((pk, record))
+                    updates.append((pk, record, seen))
                 else:
                     changes.unchanged += 1
             changes.note("created", len(creates), (r.label for r in creates))
-            changes.note("updated", len(updates), (r.label for _, r in updates))
+            changes.note("updated", len(updates), (r.label for _, r, _ in updates))
             if self.write:
                 self.create(kind, creates)
                 self.update(kind, updates)
@@ -219,24 +245,36 @@ class _Publisher:
         return produced
 
     def tombstone_missing(self, kind: str, produced: set[str]) -> int:
+        """Stage tombstones of the school's active objects of ``kind`` not ``produced``, a batch at a time; returns how many."""
         active = PublishedObject.objects.filter(school=self.school, kind=kind, status=ACTIVE).order_by()
-        gone = [pk for pk, sid in active.values_list("pk", "sourced_id").iterator(BATCH) if sid not in produced]
-        examples = PublishedObject.objects.filter(pk__in=gone[:EXAMPLES]).values_list("sourced_id", "payload")
-        self.changes[kind].note("deleted", len(gone), [describe(kind, sid, payload) for sid, payload in examples])
-        if self.write:
-            self.tombstone(gone, kind)
-        return len(gone)
+        rows = active.values_list("pk", "sourced_id", "date_last_modified").iterator(BATCH)
+        gone, first, batch = 0, [], []
+        for row in rows:
+            if row[1] in produced:
+                continue
+            gone += 1
+            if len(first) < EXAMPLES:
+                first.append(row[0])
+            if self.write:
+                batch.append(row)
+                if len(batch) == BATCH:
+                    self.tombstone(batch, kind)
+                    batch = []
+        if batch:
+            self.tombstone(batch, kind)
+        examples = PublishedObject.objects.filter(pk__in=first).values_list("sourced_id", "payload")
+        self.changes[kind].note("deleted", gone, [describe(kind, sid, payload) for sid, payload in examples])
+        return gone
 
-    def tombstone_orphan_districts(self) -> None:
-        """A district org stays active while an active school org names it as parent."""
+    def tombstone_orphan_districts(self, stamp: dt.datetime) -> None:
+        """A district org stays active while an active school org names it as parent (phase 2: reads the applied stage)."""
         parents = PublishedObject.objects.filter(kind="org", subtype="school", status=ACTIVE, parent_ref=OuterRef("sourced_id"))
         orphans = PublishedObject.objects.filter(kind="org", school__isnull=True, tenant=0, status=ACTIVE).exclude(
             sourced_id__in=Subquery(parents.values("parent_ref"))
         )
-        if self.write:
-            orphan_ids = list(orphans.values_list("pk", flat=True))
-            self.changes["org"].note("deleted", len(orphan_ids), [])
-            self.tombstone(orphan_ids, "org")
+        orphan_ids = list(orphans.values_list("pk", flat=True))
+        self.changes["org"].note("deleted", len(orphan_ids), [])
+        PublishedObject.objects.filter(pk__in=orphan_ids).update(status=TOBEDELETED, date_last_modified=stamp, last_run=self.run)
 
     def guard(self, kind: str, deleted: int, active_before: int) -> None:
         percent, minimum = lis_setting("MASS_DELETION_PERCENT"), lis_setting("MASS_DELETION_MIN_OBJECTS")
@@ -256,68 +294,21 @@ class _Publisher:
             return record.owner_id
         return None if record.shared else self.school.pk
 
-    # writes -----------------------------------------------------------------------------
-    def _object(self, record: PublishedRecord, **extra) -> PublishedObject:
-        refs = {column: record.refs.get(column) for column in REF_COLUMNS}
-        return PublishedObject(
-            kind=record.kind,
-            sourced_id=record.sourced_id,
-            school_id=self._owner(record),
-            status=ACTIVE,
-            date_last_modified=self.placeholder,
-            subtype=record.subtype,
-            payload=record.payload,
-            content_hash=record.content_hash,
-            last_run=self.run,
-            **refs,
-            **extra,
-        )
-
-    def _references(self, pairs: Iterable[tuple[int, PublishedRecord]]) -> None:
-        PublishedReference.objects.bulk_create(
-            [
-                PublishedReference(obj_id=pk, name=name, sourced_id=sid)
-                for pk, record in pairs
-                for name, ids in record.lists.items()
-                for sid in dict.fromkeys(ids)
-            ],
-            batch_size=BATCH,
-        )
-
+    # staging (phase 1) --------------------------------------------------------------------
     def create(self, kind: str, records: list[PublishedRecord]) -> None:
-        if not records:
-            return
-        objects = [self._object(r) for r in records]
-        if connection.vendor == "postgresql":
-            _copy_into_store(objects)  # COPY: several times faster than INSERT for a first publication
-        else:
-            PublishedObject.objects.bulk_create(objects, batch_size=1000)
-        with_lists = [r for r in records if r.lists]
-        if with_lists:
-            ids = dict(
-                PublishedObject.objects.filter(kind=kind, sourced_id__in=[r.sourced_id for r in with_lists]).values_list(
-                    "sourced_id", "pk"
-                )
-            )
-            self._references((ids[r.sourced_id], r) for r in with_lists)
+        """Stage the creation of ``records`` (all of ``kind``)."""
+        if records:
+            self.stage.creates(records, self._owner)
 
-    def update(self, kind: str, updates: list[tuple[int, PublishedRecord]]) -> None:
-        if not updates:
-            return
-        objects = [self._object(record, pk=pk) for pk, record in updates]
-        fields = ["school", "status", "date_last_modified", "subtype", "payload", "content_hash", "last_run", *REF_COLUMNS]
-        PublishedObject.objects.bulk_update(objects, fields, batch_size=500)
-        with_lists = [(pk, r) for pk, r in updates if r.lists]
-        PublishedReference.objects.filter(obj_id__in=[pk for pk, _ in updates]).delete()
-        self._references(with_lists)
+    def update(self, kind: str, updates: list[tuple[int, PublishedRecord, dt.datetime]]) -> None:
+        """Stage updates ``(store pk, record, date_last_modified as read)`` of ``kind``."""
+        if updates:
+            self.stage.updates(updates, self._owner)
 
-    def tombstone(self, pks: list[int], kind: str) -> None:
-        # A demographics tombstone says only that the record is gone: no birth date, no sex.
-        private = {"payload": {}, "content_hash": ""} if kind == "demographics" else {}
-        for start in range(0, len(pks), BATCH):
-            PublishedObject.objects.filter(pk__in=pks[start : start + BATCH]).update(
-                status=TOBEDELETED, date_last_modified=self.placeholder, last_run=self.run, **private
-            )
+    def tombstone(self, rows: list[tuple[int, str, dt.datetime]], kind: str) -> None:
+        """Stage tombstones of the store rows ``(pk, sourced_id, date_last_modified as read)``, in batches."""
+        for start in range(0, len(rows), BATCH):
+            self.stage.tombstones(kind, rows[start : start + BATCH])
 
     def purge(self) -> int:
         """Delete tombstones older than the retention; returns how many."""
@@ -326,12 +317,6 @@ class _Publisher:
         # school names any more, and tenant tombstones (lis.publication.tenants).
         expired = PublishedObject.objects.filter(status=TOBEDELETED, date_last_modified__lt=cutoff).exclude(last_run=self.run)
         return published_objects_delete(expired.filter(Q(school=self.school) | Q(school__isnull=True)))
-
-    def stamp(self) -> dt.datetime:
-        """Give everything this run touched the commit time. Call it holding the commit-order lock."""
-        stamp = _now_ms()
-        PublishedObject.objects.filter(last_run=self.run).update(date_last_modified=stamp)
-        return stamp
 
 
 def publish_school(
@@ -377,37 +362,64 @@ def publish_school(
             run.status = RunStatus.RUNNING
             run.save(update_fields=["status"])
         _abandon_dead_runs(school, run)
+        stage_clear_dead(run)
         return _run(school, run, progress)
     finally:
         lock.release()
 
 
 def _run(school: School, run: PublicationRun, progress: Callable | None) -> PublicationResult:
-    publisher = _Publisher(school, run=run, allow_mass_deletion=run.allow_mass_deletion, progress=progress)
+    """Phase 1 (diff and stage), then phase 2 (apply in one short transaction); again if the store changed meanwhile."""
+    for attempt in range(1, ATTEMPTS + 1):
+        publisher = _Publisher(school, run=run, allow_mass_deletion=run.allow_mass_deletion, progress=progress)
+        try:
+            try:
+                publisher.publish()
+                # "withheld": users not published because of their email, per reason (SchoolData.withheld).
+                purged = _apply(publisher, run, withheld=publisher.data.withheld())
+            finally:
+                publisher.stage.close()
+                _stage_clear_quietly(run)
+        except StoreChanged as changed:
+            if attempt < ATTEMPTS:
+                logger.info("Publication of %s diffs again: %s", school, changed)
+                continue
+            _finish(run, RunStatus.FAILED, error=f"PublicationError: the store kept changing during the run ({changed})")
+            raise PublicationError(f"The store kept changing during the run of {school}; run it again.") from changed
+        except MassDeletionHeld as held:
+            _finish(run, RunStatus.HELD, hold_reason=str(held), counts=_counts(publisher.changes))
+            return PublicationResult(RunStatus.HELD, publisher.changes, run=run, hold_reason=str(held))
+        except Exception as exc:  # noqa: BLE001 — any failure must be logged on the run, then re-raised
+            _finish(run, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}", committed_at=None)
+            raise
+        _analyze()
+        return PublicationResult(RunStatus.SUCCEEDED, publisher.changes, run=run, purged=purged)
+    raise AssertionError("unreachable")
+
+
+def _apply(publisher: _Publisher, run: PublicationRun, *, withheld: dict[str, int]) -> int:
+    """Phase 2: the run's one write transaction. Returns how many expired tombstones were purged."""
     order = CommitOrderLock()
     try:
         with transaction.atomic():
-            publisher.publish()
-            purged = publisher.purge()
-            # "withheld": users not published because of their email, per reason (SchoolData.withheld).
-            counts = {**_counts(publisher.changes), "purged": purged, "withheld": publisher.data.withheld()}
             # From the stamp to the commit, API requests wait (lis.publication.lock): a pull that
             # starts after the stamp reads the committed run, so no delta can miss it.
             order.acquire()
-            run.committed_at = publisher.stamp()
-            _finish(run, RunStatus.SUCCEEDED, counts=counts)
-        order.release()
-        _analyze()
-        return PublicationResult(RunStatus.SUCCEEDED, publisher.changes, run=run, purged=purged)
-    except MassDeletionHeld as held:
-        _finish(run, RunStatus.HELD, hold_reason=str(held), counts=_counts(publisher.changes))
-        return PublicationResult(RunStatus.HELD, publisher.changes, run=run, hold_reason=str(held))
-    except Exception as exc:  # noqa: BLE001 — any failure must be logged on the run, then re-raised
-        order.release()
-        _finish(run, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
-        raise
+            stamp = publisher.stamp()
+            purged = publisher.purge()
+            counts = {**_counts(publisher.changes), "purged": purged, "withheld": withheld}
+            _finish(run, RunStatus.SUCCEEDED, counts=counts, committed_at=stamp)
     finally:
         order.release()
+    return purged
+
+
+def _stage_clear_quietly(run: PublicationRun) -> None:
+    """Delete ``run``'s stage rows; if the database cannot now, the next run of the school will."""
+    try:
+        stage_clear([run.pk])
+    except DatabaseError:
+        logger.warning("Could not delete the stage of run %s now; the next run of its school will", run.pk, exc_info=True)
 
 
 REFUSED = "Another publication of this school is running."
@@ -432,6 +444,21 @@ def _abandon_dead_runs(school: School, run: PublicationRun) -> None:
     )
 
 
+def tombstones_purge_expired(*, except_school_ids: Iterable[int] = ()) -> int:
+    """Delete every tombstone older than ``LIS["TOMBSTONE_RETENTION_DAYS"]``; returns how many objects.
+
+    Those of every school but ``except_school_ids`` (schools whose run tonight purges its own),
+    and those without a school (district orgs, tenant tombstones). The nightly task calls it so a
+    school whose publication no longer runs (switched off, only tombstones left) still loses its
+    tombstones when their time is up. Deleting an expired tombstone is no change a delta reports,
+    so it needs neither the school's run lock nor the commit-order lock; a run whose stage meant
+    to revive one of them notices and diffs again (:mod:`lis.publication.stage`).
+    """
+    cutoff = timezone.now() - dt.timedelta(days=lis_setting("TOMBSTONE_RETENTION_DAYS"))
+    expired = PublishedObject.objects.filter(status=TOBEDELETED, date_last_modified__lt=cutoff)
+    return published_objects_delete(expired.exclude(school_id__in=list(except_school_ids)))
+
+
 def published_objects_delete(queryset) -> int:
     """Delete the published objects of ``queryset`` and their references; return how many objects.
 
@@ -443,27 +470,6 @@ def published_objects_delete(queryset) -> int:
         PublishedReference.objects.filter(obj_id__in=pks).delete()
         deleted += PublishedObject.objects.filter(pk__in=pks).delete()[1].get(PublishedObject._meta.label, 0)
     return deleted
-
-
-COPY_COLUMNS = (
-    "kind", "sourced_id", "school_id", "status", "date_last_modified", "subtype", "payload", "content_hash",
-    *REF_COLUMNS, "last_run_id", "tenant",
-)
-
-
-def _copy_into_store(objects: list[PublishedObject]) -> None:
-    """Insert ``objects`` with PostgreSQL's ``COPY … FROM STDIN`` (psycopg 3), in the current transaction."""
-    table = connection.ops.quote_name(PublishedObject._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in COPY_COLUMNS)
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for obj in objects:
-            copy.write_row(
-                [
-                    *(getattr(obj, c) for c in COPY_COLUMNS[:6]),
-                    json.dumps(obj.payload, ensure_ascii=False, separators=(",", ":")),
-                    *(getattr(obj, c) for c in COPY_COLUMNS[7:]),
-                ]
-            )
 
 
 def _finish(run: PublicationRun, status: str, **fields) -> None:

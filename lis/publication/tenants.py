@@ -79,8 +79,8 @@ def tenant_tombstones_copy(
 ) -> int:
     """Copy the publication's ``rows`` as tombstones only integration ``integration_id`` sees; returns how many.
 
-    Active rows get ``stamp``, tombstones keep their date. ``run`` (a publication run) marks the
-    copies as its own, so the run's final stamp replaces ``stamp``. Existing copies of the same
+    Active rows get ``stamp``, tombstones keep their date. ``run`` (a publication run, which calls
+    this in its final transaction with its commit time as ``stamp``) marks the copies as its own. Existing copies of the same
     records for this tenant are replaced. Demographics copies have an empty payload.
     """
     copied = 0

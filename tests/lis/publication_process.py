@@ -1,7 +1,8 @@
 """A publication in a child process, for tests that need a real second process.
 
 ``python -m tests.lis.publication_process SCHOOL_CODE KIND SECONDS``: publishes the school and,
-when the run reaches ``KIND`` (inside its transaction; ``stamp``: just after its stamp), prints ``inside`` and sleeps ``SECONDS``
+when the run reaches ``KIND`` (in its diff, after staging that kind's first batch; ``stamp``: just after its stamp, inside its final
+transaction), prints ``inside`` and sleeps ``SECONDS``
 (a test may ``kill -9`` it meanwhile), then finishes and prints the run's status.
 :func:`child_environment` points the child at the test's own database.
 """

@@ -11,6 +11,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.db import OperationalError
+from django.utils import timezone
 
 from lis import tasks
 from lis.models import PublicationRun, PublishedObject, RunStatus, SchoolSyncSettings
@@ -164,3 +165,23 @@ def test_database_errors_are_retried_by_the_worker(monkeypatch, redis_worker):
 def test_tasks_have_time_limits():
     task = tasks.publish_school_task
     assert 0 < task.soft_time_limit < task.time_limit
+
+
+@pytest.mark.django_db
+def test_the_nightly_task_purges_expired_tombstones_of_a_school_it_no_longer_publishes(settings):
+    settings.LIS = {"TOMBSTONE_RETENTION_DAYS": 90}
+    small = small_school("P1")
+    publication_service.publish_school(small.school)
+    SchoolSyncSettings.objects.update_or_create(school=small.school, defaults={"should_sync": False})
+    publication_service.publish_school(small.school, allow_mass_deletion=True)  # only tombstones are left
+    tombstones = PublishedObject.objects.filter(school=small.school)
+    assert not tombstones.filter(status="active").exists()
+    total = tombstones.count()
+    expired = list(tombstones.order_by("pk").values_list("pk", flat=True)[:5])
+    PublishedObject.objects.filter(pk__in=expired).update(date_last_modified=timezone.now() - dt.timedelta(days=91))
+
+    assert tasks.publish_nightly() == 0  # nothing to publish…
+
+    assert not PublicationRun.objects.filter(trigger="nightly").exists()
+    assert not PublishedObject.objects.filter(pk__in=expired).exists()  # …but its expired tombstones are purged
+    assert tombstones.count() == total - 5  # the others stay for their retention
