@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from importlib import import_module
 
 import pytest
 
@@ -69,22 +68,3 @@ def lis_rows(school_a, school_b):
     selections_sync(model=ClassSelection)
     return made
 
-
-@pytest.fixture
-def roles_after_flush(transactional_db):
-    """The Support and School administrators groups as the data migrations make them.
-
-    A transactional test's flush empties the groups (``post_migrate`` recreates only the
-    permissions), so a later transactional test that needs them makes them again. Only the
-    migrations' permission lists and ``grant`` are used: their ``create_permissions_now`` would
-    unset the real app configs' ``models_module`` and stop ``post_migrate`` from recreating
-    permissions after later flushes.
-    """
-    from django.apps import apps
-    from django.contrib.auth.models import Permission
-
-    roles = import_module("myschool.migrations.0002_roles")
-    own = Permission.objects.filter(content_type__app_label__in=["myschool", "lis"]).select_related("content_type")
-    every = [(permission.content_type.app_label, permission.codename) for permission in own]
-    roles.grant(apps, "Support", every + roles.SUPPORT_EXTRA_PERMISSIONS)
-    roles.grant(apps, "School administrators", roles.SCHOOL_ADMINISTRATOR_PERMISSIONS)
