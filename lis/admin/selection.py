@@ -1,8 +1,8 @@
 """LIS Courses and LIS Classes: which of a school's active-year groups go to Microsoft.
 
 The pages are the changelists of the selection models themselves, so *sync* is an ordinary
-``list_editable`` column. Rows are kept in step with the active year before each listing
-(:func:`~lis.selection.services.selections_sync`). Who reaches a page is decided by Django
+``list_editable`` column. Rows are created where groups are created or the active year changes
+(:mod:`lis.selection.receivers`), never by listing them: a GET writes nothing. Who reaches a page is decided by Django
 permissions (support's group, a school administrator's feature grants); which rows they see by
 :mod:`myschool.scoping`. Every write goes through :mod:`lis.selection.services`, which records
 the change.
@@ -26,7 +26,7 @@ from ..models import ClassSelection, CourseSelection, SelectionChange
 from ..permissions import user_may_set_school_sync
 from ..readiness import school_readiness
 from ..selection.selectors import class_selections_with_counts, course_selections_with_counts, selection_counts
-from ..selection.services import school_sync_settings_update, selections_set_sync, selections_sync
+from ..selection.services import school_sync_settings_update, selections_set_sync
 from .confirm import confirmation_page, confirmed
 from .filters import GradeFilter, SchoolFilter, SyncedFilter, WithoutTeacherFilter, chosen_school_id
 from .ordering import NaturalOrderChangeList, natural_sorted
@@ -134,13 +134,10 @@ class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
         note = f" ({unchanged} already {'were' if unchanged != 1 else 'was'})" if unchanged else ""
         self.message_user(request, f"{changed} {plural} {verb}{note}.", messages.SUCCESS)
 
-    # --- the page: rows kept in step, the school switch and "N of M selected" above the list ---
+    # --- the page: the school switch and "N of M selected" above the list ---
 
     def changelist_view(self, request, extra_context=None):
         if self.has_view_or_change_permission(request):
-            # Support lists every school, so every school's rows are brought in step.
-            school_ids = None if sees_all_schools(request.user) else self.shown_school_ids(request)
-            selections_sync(model=self.model, school_ids=school_ids)
             extra_context = {**(extra_context or {}), **self.switch_context(request)}
         return super().changelist_view(request, extra_context)
 

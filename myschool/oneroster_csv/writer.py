@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from myschool import models as m
 from myschool.scoping import SCHOOL_PATHS
+from myschool.signals import school_groups_changed_notify
 
 from .bundle import BundleError, ImportProblem, read_bundle_checked
 from .plan import FOREIGN_KEYS, MODEL_ORDER, ImportPlan, plan_import
@@ -287,6 +288,11 @@ def write_plan(plan: ImportPlan) -> ImportResult:
             created=len(created), updated=len(updated), unchanged=len(plan.records[model]) - len(created) - len(updated)
         )
     _set_active_years(plan, objects)
+    school_groups_changed_notify(
+        sender=m.Course,
+        school_ids={obj.pk for obj in objects[m.School].values()}
+        | {obj.school_id for model in (m.Course, m.SchoolClass) for obj in objects[model].values()},
+    )
     return result
 
 
