@@ -19,6 +19,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
 from myschool.admin import MemberCountColumns, SchoolScopedAdmin
+from myschool.admin.base import may_view_on_site
 from myschool.models import School
 from myschool.scoping import scope_to_user, sees_all_schools, staff_school_id
 
@@ -174,9 +175,8 @@ class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
                     "readiness": readiness_summary(school_readiness(school)),
                 }
             )
-        history = self.admin_site._registry.get(SelectionChange)
         history_url = None
-        if history and history.has_view_permission(request):
+        if may_view_on_site(self.admin_site, SelectionChange, request):
             history_url = reverse("admin:lis_selectionchange_changelist")
             history_url += f"?school={school_ids[0]}" if sees_all_schools(request.user) and school_ids else ""
         all_counts = None

@@ -51,6 +51,11 @@ class SchoolScopedAdmin(SchoolScopedMixin, admin.ModelAdmin):
 SCHOOL_FILTER = ("school", admin.RelatedOnlyFieldListFilter)
 
 
+def may_view_on_site(site: admin.AdminSite, model: type, request) -> bool:
+    """Whether ``site`` has a page for ``model`` that ``request.user`` may view (to link to it or not)."""
+    return site.is_registered(model) and site.get_model_admin(model).has_view_permission(request)
+
+
 class SchoolGroupsChangedOnSave:
     """Sends :data:`~myschool.signals.school_groups_changed` after a save on this page (schools, courses,
     classes: a new group or another active year), so the apps that follow the groups catch up at once."""
