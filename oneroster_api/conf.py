@@ -27,30 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "API_RATE": "1200/min",
 }
 
-_PERIODS = {
-    "s": 1,
-    "sec": 1,
-    "second": 1,
-    "m": 60,
-    "min": 60,
-    "minute": 60,
-    "h": 3600,
-    "hour": 3600,
-    "d": 86400,
-    "day": 86400,
-}
-
-
 def api_setting(name: str) -> Any:
     """The value of ``ONEROSTER_API[name]``, or its default; ``KeyError`` for an unknown name."""
     default = DEFAULTS[name]
     return getattr(settings, "ONEROSTER_API", {}).get(name, default)
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """``"30/min"`` → ``(30, 60)``: requests allowed and the window in seconds. ``ValueError`` if malformed."""
-    count, _, period = rate.partition("/")
-    seconds = _PERIODS.get(period.strip().lower())
-    if seconds is None or not count.strip().isdigit():
-        raise ValueError(f"A rate looks like '30/min', not {rate!r}.")
-    return int(count), seconds

@@ -14,7 +14,7 @@ from rest_framework.throttling import BaseThrottle
 from lis.models import Kind
 
 from .conf import DEMOGRAPHICS, ROSTER, ROSTER_CORE, api_setting
-from .ratelimit import hit_rate_limit
+from myschool.ratelimit import hit_rate_limit
 
 
 def scopes_allow(kind: str, scopes: set[str] | frozenset[str]) -> bool:
@@ -61,7 +61,7 @@ class ApplicationRateThrottle(BaseThrottle):
     """At most ``ONEROSTER_API["API_RATE"]`` requests per OAuth application and window (429 ``server_busy``).
 
     Keyed by the token's application, never by IP address: many schools' SDS connectors share
-    Microsoft's addresses. Counted with :func:`oneroster_api.ratelimit.hit_rate_limit` in the
+    Microsoft's addresses. Counted with :func:`myschool.ratelimit.hit_rate_limit` in the
     default cache (Redis in production, so all web processes share one budget per client).
     """
 
