@@ -1,6 +1,7 @@
 """The API's own knobs, one namespaced settings dict (``settings.ONEROSTER_API``) with defaults.
 
-Read at call time, so ``override_settings(ONEROSTER_API={...})`` works in tests. Keys:
+Read at call time, so ``override_settings(ONEROSTER_API={...})`` works in tests. The defaults are
+written only here; ``myschool/settings.py`` sets just the keys whose ``ONEROSTER_<KEY>`` variable is set. Keys:
 
 - ``DEFAULT_LIMIT`` (int, 100): page size when the client sends no ``limit`` (oneroster-1.1.md §4).
 - ``MAX_LIMIT`` (int, 10000): larger ``limit`` values are clamped to it, never refused (§4 decision).

@@ -26,7 +26,12 @@ from myschool.scoping import scope_to_user, sees_all_schools, staff_school_id
 from ..models import ClassSelection, CourseSelection, SelectionChange
 from ..permissions import user_may_set_school_sync
 from ..readiness import school_readiness
-from ..selection.selectors import class_selections_with_counts, course_selections_with_counts, selection_counts
+from ..selection.selectors import (
+    class_selections_with_counts,
+    course_selections_with_counts,
+    school_sync_settings,
+    selection_counts,
+)
 from ..selection.services import school_sync_settings_update, selections_set_sync
 from .confirm import confirmation_page, confirmed
 from .filters import GradeFilter, SchoolFilter, SyncedFilter, WithoutTeacherFilter, chosen_school_id
@@ -160,12 +165,12 @@ class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
         info = self.opts.app_label, self.opts.model_name
         rows = []
         for school in schools:
-            settings = getattr(school, "sync_settings", None)
+            settings = school_sync_settings(school)
             selected, total = counts.get(school.pk, (0, 0))
             rows.append(
                 {
                     "school": school,
-                    "should_sync": bool(settings and settings.should_sync),
+                    "should_sync": settings.should_sync,
                     "selected": selected,
                     "total": total,
                     "action": reverse("admin:%s_%s_school_sync" % info, args=[school.pk]),
@@ -206,12 +211,12 @@ class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
             raise PermissionDenied
         school = get_object_or_404(School, pk=school_id)
         should_sync = request.POST.get("should_sync") == "on"
-        settings = getattr(school, "sync_settings", None)
+        settings = school_sync_settings(school)
         url = reverse("admin:%s_%s_changelist" % (self.opts.app_label, self.opts.model_name))
         filters = QueryDict(request.POST.get("_changelist_filters", "")).urlencode()
         if filters:
             url = f"{url}?{filters}"  # back to the same school and filters, whether cancelled or done
-        if not should_sync and settings and settings.should_sync and not confirmed(request):
+        if not should_sync and settings.should_sync and not confirmed(request):
             published = last_publication([school.pk])[school.pk]
             return confirmation_page(
                 request,
