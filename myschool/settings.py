@@ -88,7 +88,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "django_filters",
     "oauth2_provider",
     "axes",
     "myschool",
