@@ -13,6 +13,7 @@ class LisConfig(AppConfig):
 
         from . import models as m
         from .publication import tenants  # noqa: F401 — connects the integration-membership signal
+        from .selection import receivers  # noqa: F401 — selection rows follow the school domain's groups
 
         for model, path in {
             m.SchoolSyncSettings: "school",

@@ -1,5 +1,8 @@
 """The LIS app's settings: one namespaced dict, ``settings.LIS``, with these defaults.
 
+The defaults are written only here: ``myschool/settings.py`` puts in ``settings.LIS`` just the keys
+whose environment variable ``LIS_<KEY>`` is set.
+
 - ``TOMBSTONE_RETENTION_DAYS`` (90): how long a ``tobedeleted`` object stays published.
 - ``MASS_DELETION_PERCENT`` (30) and ``MASS_DELETION_MIN_OBJECTS`` (10): a run that would turn
   more than this share of a school's published users or classes, and more than this many,

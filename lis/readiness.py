@@ -46,7 +46,7 @@ from myschool.selectors import also_at
 
 from .models import ClassSelection, CourseSelection, Integration, SchoolSyncSettings, UsersToPublish
 from .selectors import in_ticked_group, people_to_publish
-from .selection.selectors import class_selections_with_counts, course_selections_with_counts
+from .selection.selectors import class_selections_with_counts, course_selections_with_counts, school_sync_settings
 
 EXAMPLES = 10
 
@@ -127,13 +127,6 @@ class IntegrationReadiness:
             school = report.school
             messages += [f"{school.name} ({school.code}): {problem.message}" for problem in report.blocking]
         return messages
-
-
-def _settings(school: m.School) -> SchoolSyncSettings:
-    try:
-        return school.sync_settings
-    except SchoolSyncSettings.DoesNotExist:
-        return SchoolSyncSettings(school=school)
 
 
 def _ticked(model, school: m.School):
@@ -329,7 +322,7 @@ def _linked_people(school: m.School, tenant_school_ids: frozenset[int]) -> list[
 def school_readiness(school: m.School) -> ReadinessReport:
     """Check ``school`` (see the module docstring); blocking problems come first. About 20 queries, whatever its size."""
     school = m.School.objects.select_related("active_year", "sync_settings").get(pk=school.pk)
-    settings = _settings(school)
+    settings = school_sync_settings(school)
     problems = email_problems(school)
     found: list[ReadinessProblem] = []
     if school.active_year is None:

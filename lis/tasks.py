@@ -13,6 +13,7 @@ from lis.integrations.handoff import handoffs_expire
 from lis.integrations.health import integrations_alert_silent
 from lis.models import PublicationRun, RunStatus, RunTrigger
 from lis.publication import PublicationInProgress, publish_school, tombstones_purge_expired
+from lis.selection.services import selections_sync_all
 from lis.selectors import schools_to_publish
 from myschool.models import School
 
@@ -70,10 +71,13 @@ def _alert_failed(school: School) -> None:
 @shared_task
 def publish_nightly() -> int:
     """The 00:00 fan-out: one publish task per school that should sync or still has active
-    published objects. Returns the number of tasks enqueued.
+    published objects, after bringing every school's selection rows in step with its active
+    year (groups created outside the import, the demo and the admin). Returns the number of
+    tasks enqueued.
 
     Every other school's expired tombstones (a school with only tombstones left is not
     published) are purged here, as a run purges its own school's."""
+    selections_sync_all()
     school_ids = list(schools_to_publish().values_list("pk", flat=True))
     purged = tombstones_purge_expired(except_school_ids=school_ids)
     if purged:

@@ -23,10 +23,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from lis.integrations.crypto import failure_record, failures_retry_after, public_url
+from lis.integrations.crypto import failure_record, failures_retry_after
 from lis.integrations.handoff import HandoffUnavailable, handoff_confirm, handoff_reveal
 from lis.integrations.services import TransitionRefused
 from lis.oneroster import BASE_PATH
+from myschool.links import public_url
 
 TEMPLATE = "lis/handoff.html"
 

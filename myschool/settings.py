@@ -46,6 +46,19 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}.") from None
 
 
+def env_overrides(names: dict[str, str], parse=env_int) -> dict:
+    """An app's namespaced settings dict: ``key → parse(environment variable names[key])`` for each
+    variable that is set and not empty. The defaults are written once, in the app's own ``conf``
+    (``lis/conf.py``, ``oneroster_api/conf.py``, ``myschool/csv_reader.py``, ``myschool/emails/conf.py``),
+    which falls back to them for every key missing here."""
+    return {key: parse(name, None) for key, name in names.items() if os.environ.get(name, "").strip()}
+
+
+def env_str(name: str, default: str | None) -> str | None:
+    """Return the environment variable ``name`` stripped, or ``default`` when unset or empty."""
+    return os.environ.get(name, "").strip() or default
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     """Return the comma-separated environment variable ``name`` as a list of non-empty items."""
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
@@ -75,7 +88,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "django_filters",
     "oauth2_provider",
     "axes",
     "myschool",
@@ -238,12 +250,13 @@ X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 # OAuth 2.0 (django-oauth-toolkit): client-credentials only, RFC 9700 behaviour throughout.
-ONEROSTER_SCOPE_PREFIX = "https://purl.imsglobal.org/spec/or/v1p1/scope/"
+from lis.oneroster import SCOPE_DEMOGRAPHICS, SCOPE_ROSTER, SCOPE_ROSTER_CORE  # noqa: E402 (a pure module)
+
 OAUTH2_PROVIDER = {
     "SCOPES": {
-        ONEROSTER_SCOPE_PREFIX + "roster-core.readonly": "Read orgs, sessions, courses, classes, users, enrollments",
-        ONEROSTER_SCOPE_PREFIX + "roster.readonly": "Read all rostering data",
-        ONEROSTER_SCOPE_PREFIX + "roster-demographics.readonly": "Read demographics",
+        SCOPE_ROSTER_CORE: "Read orgs, sessions, courses, classes, users, enrollments",
+        SCOPE_ROSTER: "Read all rostering data",
+        SCOPE_DEMOGRAPHICS: "Read demographics",
     },
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
@@ -266,33 +279,23 @@ OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 
-# The LIS integration's own knobs (lis/conf.py documents each).
-LIS = {
-    "TOMBSTONE_RETENTION_DAYS": env_int("LIS_TOMBSTONE_RETENTION_DAYS", 90),
-    "MASS_DELETION_PERCENT": env_int("LIS_MASS_DELETION_PERCENT", 30),
-    "MASS_DELETION_MIN_OBJECTS": env_int("LIS_MASS_DELETION_MIN_OBJECTS", 10),
-    "SUPPORT_RUNS_PER_DAY": env_int("LIS_SUPPORT_RUNS_PER_DAY", 1),
-    "HANDOFF_VALID_HOURS": env_int("LIS_HANDOFF_VALID_HOURS", 24),
-    "HANDOFF_COOLDOWN_HOURS": env_int("LIS_HANDOFF_COOLDOWN_HOURS", 24),
-    "HANDOFF_FAILURES_PER_MINUTE": env_int("LIS_HANDOFF_FAILURES_PER_MINUTE", 10),
-    "SILENCE_ALERT_HOURS": env_int("LIS_SILENCE_ALERT_HOURS", 48),
-}
+# The LIS integration's own knobs: LIS_<KEY> (lis/conf.py holds and documents each default).
+from lis.conf import DEFAULTS as LIS_DEFAULTS  # noqa: E402 (only django.conf)
+
+LIS = env_overrides({key: f"LIS_{key}" for key in LIS_DEFAULTS})
 
 # Limits on CSV files read from outside: the OneRoster importer and the primary-email upload
 # (myschool/csv_reader.py documents each). Sizes are uncompressed, in MB.
-MYSCHOOL_CSV = {
-    "MAX_FIELD_CHARS": env_int("MYSCHOOL_CSV_MAX_FIELD_CHARS", 10_000),
-    "MAX_FILE_MB": env_int("MYSCHOOL_CSV_MAX_FILE_MB", 100),
-    "MAX_BUNDLE_MB": env_int("MYSCHOOL_CSV_MAX_BUNDLE_MB", 300),
-    "MAX_UPLOAD_MB": env_int("MYSCHOOL_CSV_MAX_UPLOAD_MB", 2),
-}
-if min(MYSCHOOL_CSV.values()) < 1:
+from myschool.csv_reader import DEFAULTS as CSV_DEFAULTS  # noqa: E402 (only csv, re, django.conf)
+
+MYSCHOOL_CSV = env_overrides({key: f"MYSCHOOL_CSV_{key}" for key in CSV_DEFAULTS})
+if min(MYSCHOOL_CSV.values(), default=1) < 1:
     raise ImproperlyConfigured("The MYSCHOOL_CSV_* limits must be at least 1.")
 
 # Primary emails (myschool/emails/conf.py documents each). The tenant provider lives in lis, which
 # knows the Microsoft tenants; myschool only calls it through this path.
 MYSCHOOL_EMAILS = {
-    "BULK_LIMIT": env_int("MYSCHOOL_BULK_EMAIL_LIMIT", 200),
+    **env_overrides({"BULK_LIMIT": "MYSCHOOL_BULK_EMAIL_LIMIT"}),
     "TENANT_PROVIDER": "lis.domains.school_email_tenant",
 }
 
@@ -300,18 +303,21 @@ MYSCHOOL_EMAILS = {
 # intersection) and its own knobs. Rates are "<count>/<s|min|hour|day>".
 OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"] = "oneroster_api.oauth.validators.OneRosterOAuth2Validator"
 OAUTH2_PROVIDER["OAUTH2_SERVER_CLASS"] = "oneroster_api.oauth.server.ClientCredentialsServer"
+from myschool.ratelimit import parse_rate  # noqa: E402 (the cache is only reached when a limit is counted)
+from oneroster_api.conf import DEFAULTS as ONEROSTER_API_DEFAULTS  # noqa: E402 (django.conf, lis.oneroster)
+
+_RATES = ("TOKEN_RATE", "TOKEN_IP_RATE", "API_RATE")
 ONEROSTER_API = {
-    "DEFAULT_LIMIT": env_int("ONEROSTER_DEFAULT_LIMIT", 100),
-    "MAX_LIMIT": env_int("ONEROSTER_MAX_LIMIT", 10_000),
-    "TOKEN_RATE": os.environ.get("ONEROSTER_TOKEN_RATE", "30/min"),
-    "TOKEN_IP_RATE": os.environ.get("ONEROSTER_TOKEN_IP_RATE", "120/min"),
-    "API_RATE": os.environ.get("ONEROSTER_API_RATE", "1200/min"),
+    **env_overrides({key: f"ONEROSTER_{key}" for key in ONEROSTER_API_DEFAULTS if key not in _RATES}),
+    **env_overrides({key: f"ONEROSTER_{key}" for key in _RATES}, parse=env_str),
 }
-for _name in ("TOKEN_RATE", "TOKEN_IP_RATE", "API_RATE"):
-    _count, _, _period = ONEROSTER_API[_name].partition("/")
-    if not (_count.isdigit() and _period in ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")):
-        raise ImproperlyConfigured(f"ONEROSTER_{_name} must look like 30/min, not {ONEROSTER_API[_name]!r}.")
-if not 1 <= ONEROSTER_API["DEFAULT_LIMIT"] <= ONEROSTER_API["MAX_LIMIT"]:
+for _name in _RATES:
+    try:
+        parse_rate(ONEROSTER_API.get(_name, ONEROSTER_API_DEFAULTS[_name]))
+    except ValueError:
+        raise ImproperlyConfigured(f"ONEROSTER_{_name} must look like 30/min, not {ONEROSTER_API[_name]!r}.") from None
+_api = {**ONEROSTER_API_DEFAULTS, **ONEROSTER_API}
+if not 1 <= _api["DEFAULT_LIMIT"] <= _api["MAX_LIMIT"]:
     raise ImproperlyConfigured("ONEROSTER_DEFAULT_LIMIT must be between 1 and ONEROSTER_MAX_LIMIT.")
 
 # The nightly publication: 00:00 in SYNC_TIME_ZONE (CELERY_TIMEZONE), which follows summer time.

@@ -1,6 +1,7 @@
 """The API's own knobs, one namespaced settings dict (``settings.ONEROSTER_API``) with defaults.
 
-Read at call time, so ``override_settings(ONEROSTER_API={...})`` works in tests. Keys:
+Read at call time, so ``override_settings(ONEROSTER_API={...})`` works in tests. The defaults are
+written only here; ``myschool/settings.py`` sets just the keys whose ``ONEROSTER_<KEY>`` variable is set. Keys:
 
 - ``DEFAULT_LIMIT`` (int, 100): page size when the client sends no ``limit`` (oneroster-1.1.md §4).
 - ``MAX_LIMIT`` (int, 10000): larger ``limit`` values are clamped to it, never refused (§4 decision).
@@ -27,30 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "API_RATE": "1200/min",
 }
 
-_PERIODS = {
-    "s": 1,
-    "sec": 1,
-    "second": 1,
-    "m": 60,
-    "min": 60,
-    "minute": 60,
-    "h": 3600,
-    "hour": 3600,
-    "d": 86400,
-    "day": 86400,
-}
-
-
 def api_setting(name: str) -> Any:
     """The value of ``ONEROSTER_API[name]``, or its default; ``KeyError`` for an unknown name."""
     default = DEFAULTS[name]
     return getattr(settings, "ONEROSTER_API", {}).get(name, default)
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """``"30/min"`` → ``(30, 60)``: requests allowed and the window in seconds. ``ValueError`` if malformed."""
-    count, _, period = rate.partition("/")
-    seconds = _PERIODS.get(period.strip().lower())
-    if seconds is None or not count.strip().isdigit():
-        raise ValueError(f"A rate looks like '30/min', not {rate!r}.")
-    return int(count), seconds

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import BaseThrottle
 
 from lis.models import Kind
 
+from myschool.ratelimit import hit_rate_limit
+
 from .conf import DEMOGRAPHICS, ROSTER, ROSTER_CORE, api_setting
-from .ratelimit import hit_rate_limit
+from .tenancy import TenantRefused, TenantSuspended, tenant_of_application, tenant_request_record
 
 
 def scopes_allow(kind: str, scopes: set[str] | frozenset[str]) -> bool:
@@ -57,11 +60,34 @@ class HasOneRosterScope(BasePermission):
         return False
 
 
+class IsIntegrationClient(BasePermission):
+    """The token's application is a client of an integration that is not suspended (issue 6 §5).
+
+    On success the view's ``tenant`` is set (:func:`~oneroster_api.tenancy.tenant_of_application`)
+    and the request recorded for sync health. No integration: 403 ``forbidden`` (a misconfigured
+    client is noticed, rather than shown an empty roster); a suspended one: 401, as a revoked token.
+    """
+
+    message = "This OAuth client is not connected to any integration."
+
+    def has_permission(self, request, view) -> bool:
+        try:
+            found = tenant_of_application(request.auth.application_id)
+        except TenantSuspended as exc:
+            raise AuthenticationFailed(str(exc)) from None
+        except TenantRefused as exc:
+            self.message = str(exc)
+            return False
+        tenant_request_record(found)
+        view.tenant = found.tenant
+        return True
+
+
 class ApplicationRateThrottle(BaseThrottle):
     """At most ``ONEROSTER_API["API_RATE"]`` requests per OAuth application and window (429 ``server_busy``).
 
     Keyed by the token's application, never by IP address: many schools' SDS connectors share
-    Microsoft's addresses. Counted with :func:`oneroster_api.ratelimit.hit_rate_limit` in the
+    Microsoft's addresses. Counted with :func:`myschool.ratelimit.hit_rate_limit` in the
     default cache (Redis in production, so all web processes share one budget per client).
     """
 

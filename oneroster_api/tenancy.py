@@ -10,12 +10,15 @@ An application with no integration is refused (403 ``forbidden``) rather than sh
 roster, so a misconfigured client is noticed. One whose integration is suspended is refused as
 unauthenticated (401): suspension revokes its tokens, and this catches any that slipped through.
 
-The lookup also feeds sync health: when the client's ``last_request_at`` is over a minute old,
-one conditional UPDATE records this request (:mod:`lis.integrations.health`).
+The lookup (:func:`tenant_of_application`, a selector: it only reads) also feeds sync health: when
+the client's ``last_request_at`` is over a minute old, :func:`tenant_request_record` (a service)
+records this request with one conditional UPDATE (:mod:`lis.integrations.health`). Both are called
+by :class:`oneroster_api.permissions.IsIntegrationClient`, which turns a refusal into 403 or 401.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -68,12 +71,22 @@ class Tenant:
         return visible
 
 
-def tenant_for_application(application_id: int | None) -> Tenant:
-    """The :class:`Tenant` of an OAuth application, with its schools (one query, plus at most one
-    UPDATE a minute per client recording the request for sync health).
+@dataclass(frozen=True)
+class TenantClient:
+    """What :func:`tenant_of_application` found: the :class:`Tenant` and the OAuth client it was
+    found through (``client_pk``, ``last_request_at``: when sync health last recorded a request)."""
+
+    tenant: Tenant
+    client_pk: int
+    last_request_at: dt.datetime | None
+
+
+def tenant_of_application(application_id: int | None) -> TenantClient:
+    """The :class:`Tenant` of an OAuth application with its schools, and its client (one query; reads only).
 
     Raises :class:`TenantRefused` when the application has no integration client, and
-    :class:`TenantSuspended` when its integration is suspended.
+    :class:`TenantSuspended` when its integration is suspended. Recording the request for sync
+    health is the caller's write (:func:`tenant_request_record`).
     """
     # Before reading the store, wait for a run between its stamp and its commit (the watermark
     # that cannot be missed, lis.publication.lock): on PostgreSQL within this same query.
@@ -84,23 +97,41 @@ def tenant_for_application(application_id: int | None) -> Tenant:
     rows = list(
         clients.values_list(
             "integration_id",
-            "integration__status",
-            "integration__schools__id",
-            "integration__schools__sync_settings__share_demographics",
             "pk",
             "last_request_at",
             "integration__tenant_tombstones_until",
+            "integration__status",
+            "integration__schools__id",
+            "integration__schools__sync_settings__share_demographics",
+            named=True,
         )
     )
     if not rows:
         raise TenantRefused("This OAuth client is not connected to any integration.")
-    integration_id, status = rows[0][:2]
-    if status == IntegrationStatus.SUSPENDED:
+    client = rows[0]  # the integration's and the client's columns are the same on every row
+    if client.integration__status == IntegrationStatus.SUSPENDED:
         raise TenantSuspended("This client's integration is suspended.")
-    client_pk, last_request_at, tombstones_until = rows[0][4:]
-    if client_request_due(last_request_at):
-        client_request_record(client_pk=client_pk)
-    schools = sorted({school for _i, _s, school, _d, *_client in rows if school is not None})
-    sharing = sorted({school for _i, _s, school, shares, *_client in rows if school is not None and shares})
-    has_copies = tombstones_until is not None and tombstones_until > timezone.now()
-    return Tenant(integration_id, tuple(schools), tuple(sharing), has_copies)
+    schools = [row for row in rows if row.integration__schools__id is not None]
+    until = client.integration__tenant_tombstones_until
+    tenant = Tenant(
+        client.integration_id,
+        tuple(sorted({row.integration__schools__id for row in schools})),
+        tuple(
+            sorted(
+                {
+                    row.integration__schools__id
+                    for row in schools
+                    if row.integration__schools__sync_settings__share_demographics
+                }
+            )
+        ),
+        has_tenant_tombstones=until is not None and until > timezone.now(),
+    )
+    return TenantClient(tenant, client.pk, client.last_request_at)
+
+
+def tenant_request_record(found: TenantClient) -> None:
+    """Record an API request of ``found``'s client for sync health: at most one conditional UPDATE a
+    minute per client (:func:`lis.integrations.health.client_request_record`)."""
+    if client_request_due(found.last_request_at):
+        client_request_record(client_pk=found.client_pk)

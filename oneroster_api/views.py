@@ -3,8 +3,9 @@
 Each URL pattern is ``CollectionView`` or ``ObjectView`` bound to one
 :class:`oneroster_api.endpoints.Endpoint`. A request runs, in order: the method check (405 for
 anything but GET and HEAD), bearer-token authentication (401), the scope check (403), the
-per-application throttle (429), the tenant lookup (403 when the client has no integration, 401
-when it is suspended), then the query. SQL per request is constant: the token, the integration,
+tenant lookup (403 when the client has no integration, 401 when it is suspended), the
+per-application throttle (429), then the query: DRF's authentication, permission and throttle
+classes (:mod:`.permissions`). SQL per request is constant: the token, the integration,
 and for a collection the count and the page (for a single object: the object) — plus, at most
 once a minute per client, the UPDATE recording its last request for sync health.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework.exceptions import AuthenticationFailed, MethodNotAllowed, NotFound, PermissionDenied
+from rest_framework.exceptions import MethodNotAllowed, NotFound
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -26,12 +27,12 @@ from lis.oneroster import BASE_PATH
 from .conf import api_setting
 from .endpoints import Endpoint
 from .errors import UNSUPPORTED, error_response, exception_handler
-from .permissions import ApplicationRateThrottle, ClientCredentialsAuthentication, HasOneRosterScope
+from .permissions import ApplicationRateThrottle, ClientCredentialsAuthentication, HasOneRosterScope, IsIntegrationClient
 from .query import parse_fields, parse_query
 from .schema.openapi import OneRosterAutoSchema
 from .render import object_body, page_body
 from .selectors import page_keys, published_for_tenant
-from .tenancy import Tenant, TenantRefused, TenantSuspended, tenant_for_application
+from .tenancy import Tenant
 
 JSON = "application/json"
 
@@ -51,7 +52,7 @@ class OneRosterView(APIView):
 
     endpoint: Endpoint | None = None
     authentication_classes = (ClientCredentialsAuthentication,)
-    permission_classes = (HasOneRosterScope,)
+    permission_classes = (HasOneRosterScope, IsIntegrationClient)  # IsIntegrationClient sets ``tenant``
     throttle_classes = (ApplicationRateThrottle,)
     renderer_classes = (JSONRenderer,)
     parser_classes = ()
@@ -68,12 +69,6 @@ class OneRosterView(APIView):
         if request.method not in ("GET", "HEAD"):  # before authentication, which would read the body
             raise MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
-        try:
-            self.tenant = tenant_for_application(request.auth.application_id)
-        except TenantSuspended as exc:
-            raise AuthenticationFailed(str(exc)) from None
-        except TenantRefused as exc:
-            raise PermissionDenied(str(exc)) from None
 
     def queryset(self, url_kwargs: dict[str, str]):
         """The tenant's rows of this endpoint's kind/subtype, joined to the parent for sub-collections."""

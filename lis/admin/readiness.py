@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.contrib import admin
 from django.contrib.admin import AdminSite
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
@@ -72,14 +71,14 @@ def _rows(report: ReadinessReport, *, for_support: bool) -> list[tuple]:
     return [(problem, fix_url(problem.code, report.school, for_support=for_support)) for problem in report.problems]
 
 
-def readiness_index(request):
+def readiness_index(request, *, site: AdminSite):
     if not sees_all_schools(request.user):
         school_id = staff_school_id(request.user)
         if school_id is None or not user_may_view_readiness(request.user, school_id):
             raise PermissionDenied
         return HttpResponseRedirect(reverse("admin:lis_readiness_school", args=[school_id]))
     context = {
-        **admin.site.each_context(request),
+        **site.each_context(request),
         "title": "Sync readiness",
         "integrations": Integration.objects.prefetch_related("schools").order_by("name"),
         "schools": School.objects.order_by("name").values_list("pk", "name", "code"),
@@ -87,12 +86,12 @@ def readiness_index(request):
     return TemplateResponse(request, "admin/lis/readiness/index.html", context)
 
 
-def school_readiness_view(request, school_id: int):
+def school_readiness_view(request, school_id: int, *, site: AdminSite):
     if not user_may_view_readiness(request.user, school_id):
         raise PermissionDenied
     report = school_readiness(get_object_or_404(School, pk=school_id))
     context = {
-        **admin.site.each_context(request),
+        **site.each_context(request),
         "title": f"Sync readiness of {report.school.name}",
         "reports": [(report, _rows(report, for_support=sees_all_schools(request.user)))],
         "is_support": sees_all_schools(request.user),
@@ -100,12 +99,12 @@ def school_readiness_view(request, school_id: int):
     return TemplateResponse(request, "admin/lis/readiness/report.html", context)
 
 
-def integration_readiness_view(request, integration_id: int):
+def integration_readiness_view(request, integration_id: int, *, site: AdminSite):
     if not sees_all_schools(request.user):
         raise PermissionDenied
     readiness = integration_readiness(get_object_or_404(Integration, pk=integration_id))
     context = {
-        **admin.site.each_context(request),
+        **site.each_context(request),
         "title": f"Sync readiness of {readiness.integration.name}",
         "integration": readiness,
         "reports": [(report, _rows(report, for_support=True)) for report in readiness.reports],
@@ -115,13 +114,21 @@ def integration_readiness_view(request, integration_id: int):
 
 
 def readiness_urls(site: AdminSite) -> list:
-    """The readiness pages of ``site`` (names ``admin:lis_readiness``, ``…_school``, ``…_integration``)."""
+    """The readiness pages of ``site`` (names ``admin:lis_readiness``, ``…_school``, ``…_integration``);
+    each view renders with that ``site``'s context."""
+    on_site = {"site": site}
     return [
-        path("lis/readiness/", site.admin_view(readiness_index), name="lis_readiness"),
-        path("lis/readiness/school/<int:school_id>/", site.admin_view(school_readiness_view), name="lis_readiness_school"),
+        path("lis/readiness/", site.admin_view(readiness_index), on_site, name="lis_readiness"),
+        path(
+            "lis/readiness/school/<int:school_id>/",
+            site.admin_view(school_readiness_view),
+            on_site,
+            name="lis_readiness_school",
+        ),
         path(
             "lis/readiness/integration/<int:integration_id>/",
             site.admin_view(integration_readiness_view),
+            on_site,
             name="lis_readiness_integration",
         ),
     ]

@@ -1,8 +1,8 @@
 """LIS Courses and LIS Classes: which of a school's active-year groups go to Microsoft.
 
 The pages are the changelists of the selection models themselves, so *sync* is an ordinary
-``list_editable`` column. Rows are kept in step with the active year before each listing
-(:func:`~lis.selection.services.selections_sync`). Who reaches a page is decided by Django
+``list_editable`` column. Rows are created where groups are created or the active year changes
+(:mod:`lis.selection.receivers`), never by listing them: a GET writes nothing. Who reaches a page is decided by Django
 permissions (support's group, a school administrator's feature grants); which rows they see by
 :mod:`myschool.scoping`. Every write goes through :mod:`lis.selection.services`, which records
 the change.
@@ -19,14 +19,20 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
 from myschool.admin import MemberCountColumns, SchoolScopedAdmin
+from myschool.admin.base import may_view_on_site
 from myschool.models import School
 from myschool.scoping import scope_to_user, sees_all_schools, staff_school_id
 
 from ..models import ClassSelection, CourseSelection, SelectionChange
 from ..permissions import user_may_set_school_sync
 from ..readiness import school_readiness
-from ..selection.selectors import class_selections_with_counts, course_selections_with_counts, selection_counts
-from ..selection.services import school_sync_settings_update, selections_set_sync, selections_sync
+from ..selection.selectors import (
+    class_selections_with_counts,
+    course_selections_with_counts,
+    school_sync_settings,
+    selection_counts,
+)
+from ..selection.services import school_sync_settings_update, selections_set_sync
 from .confirm import confirmation_page, confirmed
 from .filters import GradeFilter, SchoolFilter, SyncedFilter, WithoutTeacherFilter, chosen_school_id
 from .ordering import NaturalOrderChangeList, natural_sorted
@@ -134,13 +140,10 @@ class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
         note = f" ({unchanged} already {'were' if unchanged != 1 else 'was'})" if unchanged else ""
         self.message_user(request, f"{changed} {plural} {verb}{note}.", messages.SUCCESS)
 
-    # --- the page: rows kept in step, the school switch and "N of M selected" above the list ---
+    # --- the page: the school switch and "N of M selected" above the list ---
 
     def changelist_view(self, request, extra_context=None):
         if self.has_view_or_change_permission(request):
-            # Support lists every school, so every school's rows are brought in step.
-            school_ids = None if sees_all_schools(request.user) else self.shown_school_ids(request)
-            selections_sync(model=self.model, school_ids=school_ids)
             extra_context = {**(extra_context or {}), **self.switch_context(request)}
         return super().changelist_view(request, extra_context)
 
@@ -162,12 +165,12 @@ class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
         info = self.opts.app_label, self.opts.model_name
         rows = []
         for school in schools:
-            settings = getattr(school, "sync_settings", None)
+            settings = school_sync_settings(school)
             selected, total = counts.get(school.pk, (0, 0))
             rows.append(
                 {
                     "school": school,
-                    "should_sync": bool(settings and settings.should_sync),
+                    "should_sync": settings.should_sync,
                     "selected": selected,
                     "total": total,
                     "action": reverse("admin:%s_%s_school_sync" % info, args=[school.pk]),
@@ -177,9 +180,8 @@ class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
                     "readiness": readiness_summary(school_readiness(school)),
                 }
             )
-        history = self.admin_site._registry.get(SelectionChange)
         history_url = None
-        if history and history.has_view_permission(request):
+        if may_view_on_site(self.admin_site, SelectionChange, request):
             history_url = reverse("admin:lis_selectionchange_changelist")
             history_url += f"?school={school_ids[0]}" if sees_all_schools(request.user) and school_ids else ""
         all_counts = None
@@ -209,12 +211,12 @@ class SelectionAdmin(MemberCountColumns, SchoolScopedAdmin):
             raise PermissionDenied
         school = get_object_or_404(School, pk=school_id)
         should_sync = request.POST.get("should_sync") == "on"
-        settings = getattr(school, "sync_settings", None)
+        settings = school_sync_settings(school)
         url = reverse("admin:%s_%s_changelist" % (self.opts.app_label, self.opts.model_name))
         filters = QueryDict(request.POST.get("_changelist_filters", "")).urlencode()
         if filters:
             url = f"{url}?{filters}"  # back to the same school and filters, whether cancelled or done
-        if not should_sync and settings and settings.should_sync and not confirmed(request):
+        if not should_sync and settings.should_sync and not confirmed(request):
             published = last_publication([school.pk])[school.pk]
             return confirmation_page(
                 request,

@@ -1,4 +1,4 @@
-"""The cryptography of the credential handoff (design.md, *Credential handoff*), and its rate limit.
+"""The cryptography of the credential handoff (design.md, *Credential handoff*), and its failure limit.
 
 A handoff link carries a fresh 32-byte random **token** in its fragment
 (``https://…/handoff/#<token>``), so the token never reaches access logs or proxies: only the
@@ -19,18 +19,16 @@ import base64
 import binascii
 import hashlib
 import secrets
-import time
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
-from django.core.cache import cache
-from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
 from lis.conf import lis_setting
+from myschool.links import public_url
+from myschool.ratelimit import rate_limit_count, rate_limit_reached
 
 TOKEN_BYTES = 32
 NONCE_BYTES = 12
@@ -92,38 +90,21 @@ def unseal(sealed: bytes, *, token: bytes, client_id: str) -> str:
     return plain.decode("utf-8")
 
 
-def public_url(path: str) -> str:
-    """``PUBLIC_BASE_URL`` + ``path``. Raises ``ImproperlyConfigured`` for a non-HTTPS base unless
-    ``DEBUG`` is on (the local demo serves plain HTTP on 127.0.0.1)."""
-    base = settings.PUBLIC_BASE_URL.rstrip("/")
-    if not base.startswith("https://") and not settings.DEBUG:
-        raise ImproperlyConfigured(f"PUBLIC_BASE_URL must be an https:// URL in production, not {base!r}.")
-    return base + path
-
-
 def handoff_link(token: bytes) -> str:
     """The emailed link: the handoff page with the token in the fragment (never sent to a server)."""
     return f"{public_url(reverse('lis:handoff'))}#{encode_token(token)}"
 
 
-def _failure_key(ip: str) -> str:
-    window = int(time.time() // 60)
-    return f"lis:handoff:failures:{hashlib.sha256(ip.encode()).hexdigest()}:{window}"
+def _failure_rate() -> str:
+    return f"{lis_setting('HANDOFF_FAILURES_PER_MINUTE')}/min"
 
 
 def failures_retry_after(ip: str) -> int | None:
     """Whole seconds (1–60) until ``ip`` may try again when it already used up this minute's
     ``LIS["HANDOFF_FAILURES_PER_MINUTE"]`` failed tries (the ``Retry-After`` value), else ``None``."""
-    if (cache.get(_failure_key(ip)) or 0) < lis_setting("HANDOFF_FAILURES_PER_MINUTE"):
-        return None
-    return max(1, 60 - int(time.time() % 60))
+    return rate_limit_reached(f"handoff:failures:{ip}", _failure_rate())
 
 
 def failure_record(ip: str) -> None:
     """Count one failed try (unknown, dead or malformed token) for ``ip`` in this minute's window."""
-    key = _failure_key(ip)
-    cache.add(key, 0, timeout=61)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=61)
+    rate_limit_count(f"handoff:failures:{ip}", _failure_rate())

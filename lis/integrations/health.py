@@ -12,7 +12,6 @@ import datetime as dt
 import logging
 from contextlib import contextmanager
 
-from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -22,6 +21,7 @@ from lis.alerts import alert_support
 from lis.conf import lis_setting
 from lis.models import EventKind, Integration, IntegrationClient, IntegrationEvent, IntegrationStatus
 
+from myschool.links import public_url
 from myschool.synctime import sync_time
 
 from .selectors import integrations_with_health
@@ -109,7 +109,7 @@ def integrations_alert_silent(*, now: dt.datetime | None = None) -> int:
     lines = []
     for integration in silent:
         last = sync_time(integration.last_request_at, empty="never")
-        admin_url = settings.PUBLIC_BASE_URL + reverse("admin:lis_integration_change", args=[integration.pk])
+        admin_url = public_url(reverse("admin:lis_integration_change", args=[integration.pk]))
         lines.append(
             f"- {integration.name} (tenant {integration.tenant_id}, contact {integration.key_contact_name} "
             f"<{integration.key_contact_email}>): last API request {last}\n  {admin_url}"

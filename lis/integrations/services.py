@@ -261,7 +261,8 @@ def credentials_rotate(
 def _hand_over(
     integration: Integration, *, actor, reason: str, now: dt.datetime, kind: str, detail: str
 ) -> IssuedCredentials:
-    """Create the pending client and its handoff, close older open links, email the contact."""
+    """Create the pending client and its handoff, close older open links; email the contact when
+    the caller's transaction commits (``transaction.on_commit``)."""
     for older in integration.handoffs.filter(outcome=HandoffOutcome.OPEN).select_related("client"):
         handoff_close(older, HandoffOutcome.SUPERSEDED, now=now)
     secret = generate_client_secret()
@@ -298,7 +299,8 @@ def _hand_over(
         reason=reason,
         detail=f"Client {client.client_id}. {detail}",
     )
-    handoff_email_send(integration=integration, handoff=handoff, link=link)
+    # Emailed once everything is committed: a rolled-back issue must never leave a link in an inbox.
+    transaction.on_commit(lambda: handoff_email_send(integration=integration, handoff=handoff, link=link))
     return IssuedCredentials(handoff=handoff, client_id=client.client_id, link=link, client_secret=secret)
 
 

@@ -10,7 +10,7 @@ from django.db.models import Count, F, Model, Q, QuerySet
 from myschool.models import GradeLevel, split_list
 from myschool.selectors import course_member_counts, school_class_member_counts
 
-from ..models import ClassSelection, CourseSelection
+from ..models import ClassSelection, CourseSelection, SchoolSyncSettings
 
 # Selection model → its one-to-one field to the group it selects.
 GROUP_FIELDS: dict[type[Model], str] = {CourseSelection: "course", ClassSelection: "school_class"}
@@ -74,3 +74,16 @@ def selections_in_grade(queryset: QuerySet, code: str) -> QuerySet:
     if queryset.model is CourseSelection:
         return queryset.filter(course__grade_levels__regex=rf"(^|,)\s*{re.escape(code)}\s*(,|$)")
     return queryset.filter(school_class__grade_level=code)
+
+
+def school_sync_settings(school) -> SchoolSyncSettings:
+    """``school``'s sync settings, or unsaved defaults (not synced) when it has none yet.
+
+    Reads ``school.sync_settings``: select it with the school (``select_related("sync_settings")``)
+    to avoid a query per school. The one way to read them; writes go through
+    :func:`~lis.selection.services.school_sync_settings_update`.
+    """
+    try:
+        return school.sync_settings
+    except SchoolSyncSettings.DoesNotExist:
+        return SchoolSyncSettings(school=school)

@@ -49,6 +49,15 @@ def selections_sync(*, model: type[Model], school_ids: Collection[int] | None = 
     return len(missing)
 
 
+def selections_sync_all(*, school_ids: Collection[int] | None = None) -> dict[str, int]:
+    """:func:`selections_sync` for LIS Courses and LIS Classes alike; returns rows created per model label.
+
+    Called where groups are created or the active year changes (through
+    :data:`myschool.signals.school_groups_changed`) and by the nightly task, never by a page view.
+    """
+    return {model._meta.label_lower: selections_sync(model=model, school_ids=school_ids) for model in GROUP_FIELDS}
+
+
 @transaction.atomic
 def selections_set_sync(*, selections: QuerySet, sync: bool, user) -> int:
     """Set ``sync`` on every row of ``selections`` and record one SelectionChange per row that changed.

@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.db.models import ForeignKey
 
 from ..scoping import SCHOOL_PATHS, scope_to_user, sees_all_schools
+from ..signals import school_groups_changed_notify
 
 
 class SchoolScopedMixin:
@@ -48,6 +49,21 @@ class SchoolScopedAdmin(SchoolScopedMixin, admin.ModelAdmin):
 
 
 SCHOOL_FILTER = ("school", admin.RelatedOnlyFieldListFilter)
+
+
+def may_view_on_site(site: admin.AdminSite, model: type, request) -> bool:
+    """Whether ``site`` has a page for ``model`` that ``request.user`` may view (to link to it or not)."""
+    return site.is_registered(model) and site.get_model_admin(model).has_view_permission(request)
+
+
+class SchoolGroupsChangedOnSave:
+    """Sends :data:`~myschool.signals.school_groups_changed` after a save on this page (schools, courses,
+    classes: a new group or another active year), so the apps that follow the groups catch up at once."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        school_id = getattr(obj, "school_id", obj.pk)  # a School is its own school
+        school_groups_changed_notify(sender=type(obj), school_ids=[school_id])
 
 
 class MemberCountColumns:

@@ -24,7 +24,7 @@ from ..emails.massedit import PrimaryEmailFormSet
 from ..emails.people import PersonKey, people_by_key, person_from_dict
 from ..models import EmailChangeBatch, PrimaryEmail, School, Status
 from ..scoping import scope_to_user, sees_all_schools, staff_school_id
-from .base import SchoolScopedAdmin
+from .base import SchoolScopedAdmin, may_view_on_site
 
 MASS_EDIT_TEMPLATE = "admin/myschool/primaryemail/mass_edit.html"
 UPLOAD_TEMPLATE = "admin/myschool/primaryemail/upload.html"
@@ -106,8 +106,7 @@ class PrimaryEmailAdmin(SchoolScopedAdmin):
             ("Upload CSV", reverse("admin:myschool_primaryemail_upload") + query),
             ("Generate from a pattern", reverse("admin:myschool_primaryemail_generate") + query),
         ]
-        history = self.admin_site._registry.get(EmailChangeBatch)
-        if history and history.has_view_permission(request):
+        if may_view_on_site(self.admin_site, EmailChangeBatch, request):
             history_query = f"?school__id__exact={school.pk}" if query else ""
             links.append(("History", reverse("admin:myschool_emailchangebatch_changelist") + history_query))
         chooser = None

@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef, Q
 from .. import models as m
 from ..scoping import scope_to_user, sees_all_schools
 from ..selectors import also_at, courses_with_member_counts, school_classes_with_member_counts
-from .base import SCHOOL_FILTER, MemberCountColumns, SchoolScopedAdmin, SchoolScopedMixin
+from .base import SCHOOL_FILTER, MemberCountColumns, SchoolGroupsChangedOnSave, SchoolScopedAdmin, SchoolScopedMixin
 
 
 class MainTeacherInlineMixin:
@@ -57,7 +57,7 @@ class SchoolGroupAdmin(SchoolScopedAdmin):
 
 
 @admin.register(m.School)
-class SchoolAdmin(SchoolScopedAdmin):
+class SchoolAdmin(SchoolGroupsChangedOnSave, SchoolScopedAdmin):
     list_display = ["name", "code", "group", "active_year", "sourced_id"]
     list_filter = [("group", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["group", "active_year"]
@@ -106,7 +106,7 @@ class SubjectAdmin(SchoolScopedAdmin):
 
 
 @admin.register(m.Course)
-class CourseAdmin(MemberCountColumns, SchoolScopedAdmin):
+class CourseAdmin(SchoolGroupsChangedOnSave, MemberCountColumns, SchoolScopedAdmin):
     list_display = ["name", "code", "subject", "year", "grade_levels", "teacher_count", "student_count", "school"]
     list_filter = [SCHOOL_FILTER, ("year", admin.RelatedOnlyFieldListFilter), ("subject", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["subject", "year", "school"]
@@ -120,7 +120,7 @@ class CourseAdmin(MemberCountColumns, SchoolScopedAdmin):
 
 
 @admin.register(m.SchoolClass)
-class SchoolClassAdmin(MemberCountColumns, SchoolScopedAdmin):
+class SchoolClassAdmin(SchoolGroupsChangedOnSave, MemberCountColumns, SchoolScopedAdmin):
     list_display = ["name", "code", "year", "grade_level", "teacher_count", "student_count", "school"]
     list_filter = [SCHOOL_FILTER, ("year", admin.RelatedOnlyFieldListFilter), "grade_level"]
     list_select_related = ["year", "school"]

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from myschool import models as m
 from myschool.statistics import school_tables_analyze
+from myschool.signals import school_groups_changed_notify
 
 from .names import FAMILY_NAMES, FEMALE_GIVEN_NAMES, MALE_GIVEN_NAMES, username_base
 from .plan import (
@@ -244,6 +245,7 @@ class _Build:
         self.insert(m.ClassStudent, self.class_student_rows(grades))
         self.insert(m.CourseStudent, self.course_student_rows(grades))
         self.insert_teacher_memberships(courses)
+        school_groups_changed_notify(sender=m.Course, school_ids=[self.school.pk])
         return DemoSummary(
             school=self.school,
             seed=self.seed,

@@ -26,6 +26,7 @@ from django.utils import timezone
 from myschool import models as m
 from myschool.scoping import SCHOOL_PATHS
 from myschool.statistics import school_tables_analyze
+from myschool.signals import school_groups_changed_notify
 
 from .bundle import BundleError, ImportProblem, read_bundle_checked
 from .plan import FOREIGN_KEYS, LARGE_MODELS, MODEL_ORDER, ImportPlan, plan_import
@@ -329,6 +330,11 @@ def write_plan(plan: ImportPlan) -> ImportResult:
         counts.unchanged = len(plan.records[model]) - counts.created - counts.updated
         result.counts[str(model._meta.verbose_name_plural)] = counts
     _set_active_years(plan, objects)
+    school_groups_changed_notify(
+        sender=m.Course,
+        school_ids={obj.pk for obj in objects[m.School].values()}
+        | {obj.school_id for model in (m.Course, m.SchoolClass) for obj in objects[model].values()},
+    )
     return result
 
 

@@ -26,7 +26,7 @@ from lis.integrations.health import client_token_record
 from lis.models import IntegrationClient, IntegrationStatus
 
 from ..conf import api_setting
-from ..ratelimit import hit_rate_limit
+from myschool.ratelimit import hit_rate_limit
 from .scopes import client_allowed_scopes, granted_scopes
 
 

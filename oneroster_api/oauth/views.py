@@ -30,7 +30,7 @@ from oauth2_provider.views import TokenView
 
 from ..conf import api_setting
 from ..errors import INTERNAL_ERROR, SERVER_BUSY, database_busy_response, error_response
-from ..ratelimit import hit_rate_limit
+from myschool.ratelimit import hit_rate_limit
 from .validators import TokenRateExceeded
 
 log = logging.getLogger(__name__)

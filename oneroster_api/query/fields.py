@@ -74,6 +74,7 @@ DEMOGRAPHIC_BOOLEANS = (
     "demographicRaceTwoOrMoreRaces",
     "hispanicOrLatinoEthnicity",
 )
+DEMOGRAPHIC_PLACES = ("countryOfBirthCode", "stateOfBirthAbbreviation", "cityOfBirth", "publicSchoolResidenceStatus")
 
 _BY_KIND: dict[str, list[Field]] = {
     Kind.ORG: [*_text("name", "identifier"), Field("type", column="subtype"), _ref("parent", "parent_ref")],
@@ -107,14 +108,7 @@ _BY_KIND: dict[str, list[Field]] = {
         _ref("school", "school_ref"),
     ],
     Kind.DEMOGRAPHICS: [
-        *_text(
-            "birthDate",
-            "sex",
-            "countryOfBirthCode",
-            "stateOfBirthAbbreviation",
-            "cityOfBirth",
-            "publicSchoolResidenceStatus",
-        ),
+        *_text("birthDate", "sex", *DEMOGRAPHIC_PLACES),
         *_bool(*DEMOGRAPHIC_BOOLEANS),
     ],
 }
@@ -163,10 +157,7 @@ SELECTABLE: dict[str, tuple[str, ...]] = {
         "birthDate",
         "sex",
         *DEMOGRAPHIC_BOOLEANS,
-        "countryOfBirthCode",
-        "stateOfBirthAbbreviation",
-        "cityOfBirth",
-        "publicSchoolResidenceStatus",
+        *DEMOGRAPHIC_PLACES,
     ),
 }
 SELECTABLE = {

@@ -10,6 +10,8 @@ import re
 import uuid
 from urllib.parse import quote_plus, urlsplit
 
+from django.test import TestCase
+
 from lis.integrations.services import (
     IssuedCredentials,
     credentials_issue,
@@ -47,8 +49,16 @@ def accepted(*schools: School, actor, **kwargs) -> Integration:
     return integration_accept(integration=integration, actor=actor)
 
 
+def committed():
+    """Run the ``transaction.on_commit`` callbacks of the block (the handoff email) as a commit would."""
+    return TestCase.captureOnCommitCallbacks(execute=True)
+
+
 def issued(*schools: School, actor, **kwargs) -> IssuedCredentials:
-    return credentials_issue(integration=accepted(*schools, actor=actor, **kwargs), actor=actor)
+    """Credentials issued for a new accepted integration of ``schools``, with the handoff email sent."""
+    integration = accepted(*schools, actor=actor, **kwargs)
+    with committed():
+        return credentials_issue(integration=integration, actor=actor)
 
 
 def token_of(link: str) -> str:

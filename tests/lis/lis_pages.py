@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import reverse
 
 from lis.models import ClassSelection, CourseSelection
+from myschool.models import Course
+from myschool.signals import school_groups_changed_notify
 
 
 def courses_url() -> str:
@@ -18,6 +20,14 @@ def classes_url() -> str:
 
 def switch_url(model: str, school) -> str:
     return reverse(f"admin:lis_{model}_school_sync", args=[school.pk])
+
+
+def groups_created(*schools) -> None:
+    """What the CSV import, the demo generator and the admin do after creating courses or classes of
+    ``schools``: notify :data:`myschool.signals.school_groups_changed`, delivered here as at commit.
+    (Factories create groups without it, and no page view creates selection rows.)"""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        school_groups_changed_notify(sender=Course, school_ids=[school.pk for school in schools])
 
 
 def login(user) -> Client:

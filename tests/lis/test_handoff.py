@@ -22,7 +22,7 @@ from django.core import mail
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
@@ -58,6 +58,7 @@ from .integration_steps import (
     access_token,
     api_get,
     basic,
+    committed,
     confirm,
     issued,
     reveal,
@@ -283,7 +284,8 @@ def test_a_resend_keeps_the_old_secret_working_until_the_new_one_is_confirmed(cl
     old_token = access_token(client, creds.client_id, creds.client_secret)
     with pytest.raises(ReasonRequired):
         credentials_rotate(integration=creds.handoff.integration, actor=support)  # within the cool-down
-    new = credentials_rotate(integration=creds.handoff.integration, actor=support, reason="contact lost the secret")
+    with committed():
+        new = credentials_rotate(integration=creds.handoff.integration, actor=support, reason="contact lost the secret")
     assert new.client_id != creds.client_id and len(mail.outbox) == 2
     assert Integration.objects.get().status == IntegrationStatus.ACTIVE
 
@@ -496,3 +498,18 @@ def test_the_plain_secret_is_in_no_database_dump_and_no_log(client, school_a, su
         assert secret not in dump.getvalue()
         assert secret not in logs.getvalue()
         assert secret not in printed.out and secret not in printed.err
+
+
+@pytest.mark.django_db
+def test_the_handoff_email_is_sent_only_when_the_issue_commits(school_a, support):
+    integration = accepted(school_a, actor=support)
+    with committed():
+        creds = credentials_issue(integration=integration, actor=support)
+        assert not mail.outbox  # the handoff and the status change are not committed yet
+    (message,) = mail.outbox
+    assert creds.link in message.body
+    with committed(), pytest.raises(RuntimeError), transaction.atomic():
+        credentials_rotate(integration=integration, actor=support, reason="resend", compromised=True)
+        raise RuntimeError("the request fails after the rotation")
+    assert len(mail.outbox) == 1  # rolled back: no link to a secret that was never stored
+

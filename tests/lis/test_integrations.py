@@ -37,7 +37,7 @@ from lis.readiness import readiness_blocking_problems
 from tests import factories as f
 from tests.lis.lis_pages import act, login
 
-from .integration_steps import PUBLIC_BASE_URL, accepted, issued, requested
+from .integration_steps import PUBLIC_BASE_URL, accepted, committed, issued, requested
 
 pytestmark = pytest.mark.django_db
 
@@ -189,14 +189,16 @@ def test_support_walks_the_workflow_with_actions(school_a, support):
     assert "grant the LIS features first" in refused.content.decode()
     f.granted_group(school_a)
     for action in ("map_features", "accept", "issue_credentials"):
-        assert act(client, url, action, [integration.pk]).status_code == 302
+        with committed():
+            assert act(client, url, action, [integration.pk]).status_code == 302
     integration.refresh_from_db()
     assert integration.status == S.CREDENTIALS_ISSUED and len(mail.outbox) == 1
     # A resend within the cool-down asks for a reason, then goes through with it.
     page = act(client, url, "resend_credentials", [integration.pk])
     assert page.status_code == 200 and "cool-down" in page.content.decode()
-    done = client.post(url, {"action": "resend_credentials", "_selected_action": [integration.pk], "apply": "1",
-                             "reason": "contact asked again"})
+    with committed():
+        done = client.post(url, {"action": "resend_credentials", "_selected_action": [integration.pk], "apply": "1",
+                                 "reason": "contact asked again"})
     assert done.status_code == 302 and len(mail.outbox) == 2
     assert integration.events.get(kind=EventKind.ROTATED).reason == "contact asked again"
 
@@ -321,7 +323,8 @@ def test_each_step_is_confirmed_first_and_cancel_changes_nothing(school_a, suppo
     assert f'href="{reverse("admin:lis_integration_change", args=[integration.pk])}"' in text  # the Cancel link
     integration.refresh_from_db()
     assert integration.status == S.ACCEPTED and not mail.outbox
-    done = client.post(lifecycle_url(integration, "issue_credentials"), {"confirm": "yes"}, follow=True)
+    with committed():
+        done = client.post(lifecycle_url(integration, "issue_credentials"), {"confirm": "yes"}, follow=True)
     integration.refresh_from_db()
     assert integration.status == S.CREDENTIALS_ISSUED and len(mail.outbox) == 1
     assert "was emailed a link" in done.content.decode()

@@ -15,6 +15,7 @@ from lis.models import ClassSelection
 from myschool.roles import SCHOOL_ADMINISTRATORS_GROUP
 from tests import factories as f
 from tests import services
+from tests.lis.lis_pages import groups_created
 
 # The live server needs committed rows, hence a transactional database.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -64,10 +65,12 @@ def school_administrators_group(transactional_db):
 
 @pytest.fixture
 def homeroom(school_a):
-    """Three homeroom classes of school A's active year."""
-    return [
+    """Three homeroom classes of school A's active year, with their LIS rows (as an import makes them)."""
+    classes = [
         f.SchoolClassFactory(school=school_a, year=school_a.active_year, name=f"Form 9{letter}") for letter in "ABC"
     ]
+    groups_created(school_a)
+    return classes
 
 
 def log_in(browser, live_server, username: str):

@@ -294,3 +294,14 @@ def test_who_may_list_and_change_school_a(persona, sees, list_edit, action, swit
     settings = SchoolSyncSettings.objects.filter(school=school_a).first()
     assert (algebra.sync, biology.sync, bool(settings and settings.should_sync)) == (may_change,) * 3
     assert SelectionChange.objects.filter(school=school_a).count() == (3 if may_change else 0)
+
+
+def test_the_demo_switches_schools_on_through_the_service_so_the_history_shows_it(lis_rows, school_a, support):
+    from io import StringIO
+
+    from lis.management.commands.demo import Command
+
+    Command(stdout=StringIO()).tick_everything([school_a], support)
+    change = SelectionChange.objects.get(school=school_a, target="school settings")
+    assert (change.field, change.old_value, change.new_value, change.changed_by) == ("should sync school", "no", "yes", support)
+    assert school_a.sync_settings.should_sync

@@ -13,7 +13,17 @@ from lis.admin.navigation import ADVANCED_OPTIONS, LIS_EXPLAINED
 from lis.backends import FeatureGrantBackend
 from lis.models import CourseSelection, Feature, SchoolSyncSettings, SelectionChange
 from tests import factories as f
-from tests.lis.lis_pages import act, classes_url, courses_url, listed, login, save_list, selection, switch_url
+from tests.lis.lis_pages import (
+    act,
+    classes_url,
+    courses_url,
+    groups_created,
+    listed,
+    login,
+    save_list,
+    selection,
+    switch_url,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -156,6 +166,7 @@ def test_support_lists_every_school_but_never_a_past_year(lis_rows, support):
 
 def test_rows_appear_for_new_courses_of_the_active_year(lis_rows, granted_admin, school_a):
     f.CourseFactory(school=school_a, year=school_a.active_year, name="Chemistry A100")
+    groups_created(school_a)
     assert "Chemistry A100" in listed(login(granted_admin).get(courses_url()))
     assert not CourseSelection.objects.get(course__name="Chemistry A100").sync
 
@@ -236,7 +247,7 @@ def test_query_count_is_the_same_for_10_and_200_rows(kind, persona, school_a, re
     made = 0
 
     def queries_for(rows: int) -> tuple[int, int]:
-        """(queries of the load that creates the missing selection rows, queries of the next load)."""
+        """(queries of the first load after the new groups' rows were created, queries of the next load)."""
         nonlocal made
         for n in range(made, rows):
             if kind == "course":
@@ -247,6 +258,7 @@ def test_query_count_is_the_same_for_10_and_200_rows(kind, persona, school_a, re
                 school_class = f.SchoolClassFactory(school=school_a, year=school_a.active_year)
                 f.ClassStudentFactory(school_class=school_class)
                 f.ClassTeacherFactory(school_class=school_class)
+        groups_created(school_a)
         made = rows
         counts = []
         for _ in range(2):
@@ -299,6 +311,7 @@ def test_classes_and_courses_list_7a_before_10a(school_a, granted_admin):
     for name in ("Art 10A", "Art 7A", "Art 9B", "Art 11C"):
         f.SchoolClassFactory(school=school_a, year=year, name=name)
         f.CourseFactory(school=school_a, year=year, name=name)
+    groups_created(school_a)
     client = login(granted_admin)
     expected = ["Art 7A", "Art 9B", "Art 10A", "Art 11C"]
     assert listed(client.get(classes_url())) == expected
@@ -316,6 +329,7 @@ def test_natural_order_keeps_paging_correct(school_a, granted_admin, monkeypatch
     monkeypatch.setattr(ClassSelectionAdmin, "list_per_page", 3)
     for n in (12, 3, 1, 10, 2, 11, 20):
         f.SchoolClassFactory(school=school_a, year=school_a.active_year, name=f"Form {n}")
+    groups_created(school_a)
     client = login(granted_admin)
     pages = [listed(client.get(classes_url(), {"p": page})) for page in (1, 2, 3)]
     assert pages == [["Form 1", "Form 2", "Form 3"], ["Form 10", "Form 11", "Form 12"], ["Form 20"]]
@@ -324,6 +338,7 @@ def test_natural_order_keeps_paging_correct(school_a, granted_admin, monkeypatch
 
 def test_saving_the_sync_column_works_in_natural_order(school_a, granted_admin):
     made = [f.SchoolClassFactory(school=school_a, year=school_a.active_year, name=n) for n in ("7A", "10A")]
+    groups_created(school_a)
     client = login(granted_admin)
     client.get(classes_url())
     response = save_list(client, classes_url(), {selection(made[0]).pk: True, selection(made[1]).pk: False})

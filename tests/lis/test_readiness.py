@@ -255,3 +255,17 @@ def test_withheld_users_lose_their_enrollments_and_are_counted(school_b):
     assert not PublishedObject.objects.filter(kind="user", sourced_id__in=gone).exists()
     assert not PublishedObject.objects.filter(kind="enrollment", user_ref__in=gone).exists()
     assert PublishedObject.objects.filter(kind="user").count() == 9 - 3
+
+
+def test_readiness_pages_render_with_the_site_they_belong_to(school_a, support, rf):
+    from django.contrib.admin import AdminSite
+
+    from lis.admin.readiness import readiness_urls
+
+    site = AdminSite(name="other")
+    site.site_header = "Another site"
+    request = rf.get("/")
+    request.user = support
+    for pattern, kwargs in zip(readiness_urls(site), ({}, {"school_id": school_a.pk}), strict=False):
+        response = pattern.callback(request, **kwargs, **pattern.default_args)
+        assert response.context_data["site_header"] == "Another site"

@@ -102,3 +102,21 @@ def test_the_demo_and_test_settings_pass_the_mail_check():
     assert demo.returncode == 0, demo.stderr
     tests = manage("check", env={"DJANGO_SETTINGS_MODULE": "tests.settings"})  # pytest and CI (locmem, debug off)
     assert tests.returncode == 0, tests.stderr
+
+
+def test_each_default_is_written_once_in_its_apps_conf():
+    """settings.py carries only what the environment sets; every default comes from the app's conf."""
+    code = (
+        "from django.conf import settings; from lis.conf import lis_setting; "
+        "from oneroster_api.conf import api_setting; from myschool.csv_reader import csv_setting; "
+        "print(settings.LIS, settings.ONEROSTER_API, settings.MYSCHOOL_CSV); "
+        "print(lis_setting('SUPPORT_RUNS_PER_DAY'), lis_setting('SILENCE_ALERT_HOURS'), api_setting('API_RATE'), "
+        "api_setting('TOKEN_RATE'), csv_setting('MAX_UPLOAD_MB'))"
+    )
+    env = {"DJANGO_DEBUG": "true", "LIS_SUPPORT_RUNS_PER_DAY": "3", "ONEROSTER_API_RATE": "5/min"}
+    result = manage("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-2:] == [
+        "{'SUPPORT_RUNS_PER_DAY': 3} {'API_RATE': '5/min'} {}",
+        "3 48 5/min 30/min 2",
+    ]

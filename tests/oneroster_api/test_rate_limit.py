@@ -15,7 +15,7 @@ import pytest
 from django.core.cache.backends.redis import RedisCache
 
 from oneroster_api.conf import DEFAULTS
-from oneroster_api.ratelimit import hit_rate_limit
+from myschool.ratelimit import hit_rate_limit
 from tests.services import TEST_REDIS_URL, redis_problem, require
 
 from . import published as p
@@ -72,7 +72,7 @@ def test_the_window_resets(monkeypatch):
     from django.core.cache import cache
 
     clock = [1_000_040.0]  # 20 s into a minute
-    monkeypatch.setattr("oneroster_api.ratelimit.time", SimpleNamespace(time=lambda: clock[0]))
+    monkeypatch.setattr("myschool.ratelimit.time", SimpleNamespace(time=lambda: clock[0]))
     key = f"window-{uuid.uuid4()}"
     assert [hit_rate_limit(key, "2/min", cache=cache) for _ in range(2)] == [None, None]
     assert hit_rate_limit(key, "2/min", cache=cache) == 60 - 20  # seconds left in this minute

@@ -26,7 +26,7 @@ from oneroster_api.endpoints import ENDPOINTS
 from oneroster_api.query import parse_query
 from oneroster_api.render import collection_body, collection_text, object_text, object_texts, rows, single_body
 from oneroster_api.selectors import published_for_tenant
-from oneroster_api.tenancy import tenant_for_application
+from oneroster_api.tenancy import tenant_of_application
 
 from . import published as p
 
@@ -126,7 +126,7 @@ ENDPOINT = {endpoint.route: endpoint for endpoint in ENDPOINTS}
 def reference_api_page(application, route: str, params: dict, **url_kwargs) -> bytes:
     """The page the API served before the database rendered it: same query, Python rendering."""
     endpoint = ENDPOINT[route]
-    tenant = tenant_for_application(application.pk)
+    tenant = tenant_of_application(application.pk).tenant
     query = parse_query(endpoint.kind, params, default_limit=100, max_limit=5000)
     queryset = published_for_tenant(tenant, endpoint.kind, endpoint.subtype)
     if endpoint.join is not None:

@@ -50,11 +50,10 @@ from lis.models import (
     FeatureGrant,
     Integration,
     IntegrationStatus,
-    SchoolSyncSettings,
 )
 from lis.oneroster import BASE_PATH
 from lis.publication import publish_school
-from lis.selection.services import selections_set_sync, selections_sync
+from lis.selection.services import school_sync_settings_update, selections_set_sync, selections_sync
 from myschool.demo import demo_school_create
 from myschool.emails.selectors import email_domains
 from myschool.models import School, SchoolStaff
@@ -189,7 +188,7 @@ class Command(BaseCommand):
     def tick_everything(self, schools: list[School], support) -> None:
         self.step("Switching every school on and ticking every class and course of the active year")
         for school in schools:
-            SchoolSyncSettings.objects.update_or_create(school=school, defaults={"should_sync": True})
+            school_sync_settings_update(school=school, user=support, should_sync=True)  # recorded in the history
         for model in (CourseSelection, ClassSelection):
             selections_sync(model=model)
             ticked = selections_set_sync(selections=model.objects.all(), sync=True, user=support)
