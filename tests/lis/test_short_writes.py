@@ -26,7 +26,7 @@ from tests.lis.publication_fixtures import small_school
 from tests.lis.sds import SDS
 from tests.oneroster_api import published as p
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("roles_after_flush")]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PAUSE = 4  # seconds the child stays in its first phase: well past the 1 s busy timeout
 
