@@ -101,7 +101,7 @@ def confirm_held_run(run: PublicationRun, *, user) -> PublicationRun:
 
     Raises :class:`OperationRefused` unless ``run`` is the school's latest run and is held.
     """
-    latest = PublicationRun.objects.filter(school=run.school_id).exclude(status=RunStatus.QUEUED).first()
+    latest = PublicationRun.objects.started().filter(school=run.school_id).first()
     if run.status != RunStatus.HELD or latest is None or latest.pk != run.pk:
         raise OperationRefused("Only the latest run of a school, when it is held, can be confirmed.")
     with transaction.atomic():

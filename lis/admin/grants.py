@@ -97,7 +97,7 @@ class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
     actions = ["publish_now", "confirm_held"]
 
     def get_queryset(self, request):
-        latest = PublicationRun.objects.filter(school=OuterRef("school")).exclude(status=RunStatus.QUEUED).order_by("-started_at", "-pk")
+        latest = PublicationRun.objects.started().filter(school=OuterRef("school"))
         return super().get_queryset(request).annotate(
             last_run_status=Subquery(latest.values("status")[:1]), last_run_at=Subquery(latest.values("started_at")[:1])
         )
@@ -151,7 +151,7 @@ class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
     def confirm_held(self, request, queryset):
         runs, missing = [], []
         for settings in queryset.select_related("school"):
-            latest = PublicationRun.objects.filter(school=settings.school).exclude(status=RunStatus.QUEUED).select_related("school").first()
+            latest = PublicationRun.objects.started().filter(school=settings.school).select_related("school").first()
             (runs if latest is not None else missing).append(latest or settings.school)
         for school in missing:
             self.message_user(request, f"{school}: there is no run to confirm.", messages.ERROR)

@@ -26,7 +26,24 @@ class PublishedStatus(models.TextChoices):
     TOBEDELETED = "tobedeleted", "tobedeleted"
 
 
-class PublishedObject(models.Model):
+class SingleReferences(models.Model):
+    """The sourcedIds of an object's single references, as columns (see :class:`PublishedObject`)."""
+
+    school_ref = models.CharField(max_length=255, blank=True, null=True)
+    course_ref = models.CharField(max_length=255, blank=True, null=True)
+    class_ref = models.CharField(max_length=255, blank=True, null=True)
+    user_ref = models.CharField(max_length=255, blank=True, null=True)
+    parent_ref = models.CharField(max_length=255, blank=True, null=True)
+    year_ref = models.CharField(max_length=255, blank=True, null=True)
+
+    class Meta:
+        abstract = True
+
+
+REF_COLUMNS = tuple(field.name for field in SingleReferences._meta.fields)
+
+
+class PublishedObject(SingleReferences):
     """One OneRoster object as SDS sees it: what the API serves, never computed at request time.
 
     ``payload`` is the object without ``sourcedId``, ``status`` and ``dateLastModified`` (those
@@ -65,12 +82,6 @@ class PublishedObject(models.Model):
     subtype = models.CharField(max_length=20, blank=True)
     payload = models.JSONField()
     content_hash = models.CharField(max_length=64)
-    school_ref = models.CharField(max_length=255, blank=True, null=True)
-    course_ref = models.CharField(max_length=255, blank=True, null=True)
-    class_ref = models.CharField(max_length=255, blank=True, null=True)
-    user_ref = models.CharField(max_length=255, blank=True, null=True)
-    parent_ref = models.CharField(max_length=255, blank=True, null=True)
-    year_ref = models.CharField(max_length=255, blank=True, null=True)
     last_run = models.ForeignKey(
         "PublicationRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="The run that last created or changed this object.",
@@ -131,6 +142,12 @@ class RunStatus(models.TextChoices):
     CONFIRMED = "confirmed", "Held, then confirmed by support"
 
 
+class PublicationRunQuerySet(models.QuerySet):
+    def started(self) -> "PublicationRunQuerySet":
+        """Runs that have started (every status but queued), newest first by the model's ordering."""
+        return self.exclude(status=RunStatus.QUEUED)
+
+
 class PublicationRun(models.Model):
     """One publication of one school: who or what started it, when, what it changed, how it ended.
 
@@ -157,6 +174,8 @@ class PublicationRun(models.Model):
         help_text="The held run this run was confirmed from.",
     )
 
+    objects = PublicationRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-started_at", "-pk"]
         indexes = [models.Index(fields=["school", "-started_at"], name="publicationrun_school_started")]
@@ -171,7 +190,7 @@ class StageOperation(models.TextChoices):
     TOMBSTONE = "tombstone", "tombstone"
 
 
-class PublicationStage(models.Model):
+class PublicationStage(SingleReferences):
     """One write a running publication plans, applied to the store in the run's short final transaction.
 
     A run first computes its diff without holding a write lock and records it here in small batches
@@ -196,12 +215,6 @@ class PublicationStage(models.Model):
     subtype = models.CharField(max_length=20, blank=True)
     payload = models.JSONField(null=True, blank=True)
     content_hash = models.CharField(max_length=64, blank=True)
-    school_ref = models.CharField(max_length=255, blank=True, null=True)
-    course_ref = models.CharField(max_length=255, blank=True, null=True)
-    class_ref = models.CharField(max_length=255, blank=True, null=True)
-    user_ref = models.CharField(max_length=255, blank=True, null=True)
-    parent_ref = models.CharField(max_length=255, blank=True, null=True)
-    year_ref = models.CharField(max_length=255, blank=True, null=True)
 
     class Meta:
         indexes = [models.Index(fields=["run", "operation"], name="publicationstage_run_op")]

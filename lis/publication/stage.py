@@ -45,10 +45,10 @@ from lis.models import (
     PublishedStatus,
     StageOperation,
 )
+from lis.models.publication import REF_COLUMNS
 
 from .mapping import PublishedRecord
 
-REF_COLUMNS = ("school_ref", "course_ref", "class_ref", "user_ref", "parent_ref", "year_ref")
 STAGE_COLUMNS = (
     "run_id", "operation", "kind", "sourced_id", "target", "seen_modified", "school_pk", "subtype", "payload",
     "content_hash", *REF_COLUMNS,
