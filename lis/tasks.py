@@ -11,7 +11,7 @@ from django.db import InterfaceError, OperationalError
 from lis.alerts import alert_support
 from lis.integrations.handoff import handoffs_expire
 from lis.integrations.health import integrations_alert_silent
-from lis.models import PublicationRun, RunStatus, RunTrigger
+from lis.models import PublicationRun, RunStatus, RunTrigger, SchoolChange
 from lis.publication import PublicationInProgress, publish_school, tombstones_purge_expired
 from lis.selection.services import selections_sync_all
 from lis.selectors import schools_to_publish
@@ -82,8 +82,21 @@ def publish_nightly() -> int:
     purged = tombstones_purge_expired(except_school_ids=school_ids)
     if purged:
         logger.info("Nightly: purged %d expired tombstones of schools not published tonight", purged)
+    # A school published by no run has nothing to catch up on: switching it on logs a full run.
+    SchoolChange.objects.exclude(school_id__in=school_ids).delete()
     for school_id in school_ids:
         publish_school_task.delay(school_id, trigger=RunTrigger.NIGHTLY)
+    return len(school_ids)
+
+
+@shared_task
+def publish_changed() -> int:
+    """Periodic (``LIS["INCREMENTAL_EVERY_MINUTES"]``): an incremental run for every school to publish
+    that has logged changes (:mod:`lis.publication.incremental`); returns the number of tasks enqueued."""
+    changed = SchoolChange.objects.values("school_id")
+    school_ids = list(schools_to_publish().filter(pk__in=changed).values_list("pk", flat=True))
+    for school_id in school_ids:
+        publish_school_task.delay(school_id, trigger=RunTrigger.PERIODIC)
     return len(school_ids)
 
 

@@ -131,6 +131,10 @@ class SchoolData:
         """The active students or teachers the school's switch selects, withheld ones included."""
         return people_to_publish(self.school, model, self.settings)
 
+    def only(self, kind: str, rows):
+        """``rows`` as read for ``kind``: all of them (an incremental run narrows them, lis.publication.incremental)."""
+        return rows
+
     def records(self) -> Iterator[tuple[str, Iterator[PublishedRecord]]]:
         """Yield ``(kind, records)`` for every kind in :data:`KIND_ORDER` (see the module docstring)."""
         producers = {
@@ -220,7 +224,7 @@ class SchoolData:
                 subject_sourced_id=subject_id, subject_area=area, subject_code=subject_code,
                 school_sourced_id=school_id, term_sourced_ids=terms_of.get(pk) or self.year_term_ids,
             )
-            for pk, sourced_id, name, code, location, grades, periods, subject_id, area, subject_code in rows.iterator(CHUNK)
+            for pk, sourced_id, name, code, location, grades, periods, subject_id, area, subject_code in self.only("class", rows).iterator(CHUNK)
         )
         homerooms = self.classes.order_by("sourced_id").values_list("sourced_id", "name", "code", "location", "grade_level")
         homeroom_classes = (
@@ -228,7 +232,7 @@ class SchoolData:
                 sourced_id=sourced_id, title=name, code=code, location=location, grade=grade,
                 school_sourced_id=school_id, year_sourced_id=self.year.sourced_id, term_sourced_ids=self.year_term_ids,
             )
-            for sourced_id, name, code, location, grade in homerooms.iterator(CHUNK)
+            for sourced_id, name, code, location, grade in self.only("class", homerooms).iterator(CHUNK)
         )
         yield from _by_sourced_id(course_classes, homeroom_classes)
 
@@ -245,7 +249,7 @@ class SchoolData:
         extra = ("grade_level",) if model is m.Student else ()
         generated = self.generated_usernames
         rows = unlinked(self.people(model)).order_by("sourced_id").values_list(*fields, number, *extra)
-        for row in rows.iterator(CHUNK):
+        for row in self.only("user", rows).iterator(CHUNK):
             pk, sourced_id, username, given, middle, family, email, identifier, *grade = row
             username = generated.get(PersonKey(role, pk), username)
             yield mapping.user_record(
@@ -296,7 +300,7 @@ class SchoolData:
         rows = queryset.order_by("sourced_id").values_list(
             "sourced_id", f"{role}__sourced_id", f"{role}__same_person_as__sourced_id", f"{group}__sourced_id", *dates
         )
-        for sourced_id, user_id, main_id, class_id, *extra in rows.iterator(CHUNK):
+        for sourced_id, user_id, main_id, class_id, *extra in self.only("enrollment", rows).iterator(CHUNK):
             yield mapping.enrollment_record(
                 sourced_id=sourced_id, role=role, user_sourced_id=main_id or user_id, class_sourced_id=class_id,
                 school_sourced_id=self.school.sourced_id,
@@ -325,7 +329,7 @@ class SchoolData:
 
     def unlinked_demographics(self) -> Iterator[PublishedRecord]:
         rows = unlinked(self.people(m.Student)).order_by("sourced_id").values_list("sourced_id", "birth_date", "sex")
-        for sourced_id, birth_date, sex in rows.iterator(CHUNK):
+        for sourced_id, birth_date, sex in self.only("demographics", rows).iterator(CHUNK):
             record = mapping.demographics_record(sourced_id=sourced_id, birth_date=birth_date, sex=sex)
             if record is not None:
                 yield record

@@ -288,6 +288,10 @@ class _Publisher:
             if self.write:
                 raise MassDeletionHeld(self.hold_reason)
 
+    def notes(self) -> dict:
+        """Fields of the run's log besides the counts (the incremental run: ``notes``, which kind of run it was)."""
+        return {}
+
     def _owner(self, record: PublishedRecord) -> int | None:
         """The pk of the school that owns ``record`` in the store (None for a shared district org)."""
         if record.owner_id is not None:
@@ -329,6 +333,7 @@ def publish_school(
     confirms: PublicationRun | None = None,
     run: PublicationRun | None = None,
     progress: Callable[[str, int], None] | None = None,
+    incremental: bool | None = None,
 ) -> PublicationResult:
     """Publish ``school`` (see the module docstring) and log the run.
 
@@ -337,7 +342,10 @@ def publish_school(
     the same changes and writes nothing (no lock, no run logged). ``allow_mass_deletion``
     (support's confirmation of the held run ``confirms``) lifts the mass-deletion guard.
     ``run`` is a run logged earlier as queued (by :func:`lis.operations.publish_now`); its own
-    trigger, user and flags then apply.
+    trigger, user and flags then apply. ``incremental`` diffs only what changed since the school's
+    last run (:mod:`lis.publication.incremental`); None decides by the trigger
+    (:func:`~lis.publication.incremental.run_is_incremental`). Either way the run consumes the
+    school's change log when it commits.
 
     Returns a :class:`PublicationResult` whose status is succeeded, failed, held or dry_run.
     Raises :class:`PublicationInProgress` when another run of the school holds the lock.
@@ -363,15 +371,22 @@ def publish_school(
             run.save(update_fields=["status"])
         _abandon_dead_runs(school, run)
         stage_clear_dead(run)
-        return _run(school, run, progress)
+        from .incremental import run_is_incremental
+
+        if incremental is None:
+            incremental = run_is_incremental(school, run.trigger)
+        return _run(school, run, progress, incremental=incremental)
     finally:
         lock.release()
 
 
-def _run(school: School, run: PublicationRun, progress: Callable | None) -> PublicationResult:
+def _run(school: School, run: PublicationRun, progress: Callable | None, *, incremental: bool = False) -> PublicationResult:
     """Phase 1 (diff and stage), then phase 2 (apply in one short transaction); again if the store changed meanwhile."""
+    from .incremental import ChangeTrackingPublisher, IncrementalPublisher
+
+    publisher_class = IncrementalPublisher if incremental else ChangeTrackingPublisher
     for attempt in range(1, ATTEMPTS + 1):
-        publisher = _Publisher(school, run=run, allow_mass_deletion=run.allow_mass_deletion, progress=progress)
+        publisher = publisher_class(school, run=run, allow_mass_deletion=run.allow_mass_deletion, progress=progress)
         try:
             try:
                 publisher.publish()
@@ -408,7 +423,7 @@ def _apply(publisher: _Publisher, run: PublicationRun, *, withheld: dict[str, in
             stamp = publisher.stamp()
             purged = publisher.purge()
             counts = {**_counts(publisher.changes), "purged": purged, "withheld": withheld}
-            _finish(run, RunStatus.SUCCEEDED, counts=counts, committed_at=stamp)
+            _finish(run, RunStatus.SUCCEEDED, counts=counts, committed_at=stamp, **publisher.notes())
     finally:
         order.release()
     return purged

@@ -1,4 +1,4 @@
-"""``manage.py publish_roster [--school CODE | --all] [--dry-run]``: publish inline, with progress."""
+"""``manage.py publish_roster [--school CODE | --all] [--dry-run] [--incremental]``: publish inline, with progress."""
 
 from __future__ import annotations
 
@@ -19,8 +19,13 @@ class Command(BaseCommand):
         which.add_argument("--school", metavar="CODE", help="The school code to publish.")
         which.add_argument("--all", action="store_true", help="Every school that syncs or still has published objects.")
         parser.add_argument("--dry-run", action="store_true", help="Print what would change; write nothing.")
+        parser.add_argument(
+            "--incremental", action="store_true",
+            help="Diff only what changed since the school's last run (full when that is unknown).",
+        )
 
-    def handle(self, *args, school: str | None, all: bool, dry_run: bool, **options):
+    def handle(self, *args, school: str | None, all: bool, dry_run: bool, incremental: bool = False, **options):
+        self.incremental = incremental
         if school:
             try:
                 schools = [School.objects.select_related("active_year", "group", "sync_settings").get(code=school)]
@@ -39,7 +44,7 @@ class Command(BaseCommand):
         with tqdm(unit=" records", disable=not self.stdout.isatty(), leave=False) as bar:
             try:
                 result = publish_school(
-                    school, trigger=RunTrigger.COMMAND, dry_run=dry_run,
+                    school, trigger=RunTrigger.COMMAND, dry_run=dry_run, incremental=self.incremental,
                     progress=lambda kind, n: (bar.set_description(kind), bar.update(n)),
                 )
             except PublicationInProgress as exc:
@@ -58,6 +63,8 @@ class Command(BaseCommand):
                 for change, labels in changes.examples.items():
                     if labels:
                         self.stdout.write(f"      {change}: {'; '.join(labels)}")
+        if result.run is not None and result.run.notes:
+            self.stdout.write(f"  run: {result.run.notes}")
         if result.hold_reason:
             self.stdout.write(self.style.WARNING(("Would be held: " if dry_run else "Held: ") + result.hold_reason))
             return dry_run
