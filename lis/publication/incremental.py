@@ -79,10 +79,10 @@ def change_set_read(school: m.School) -> ChangeSet:
     for pk, kind, key in SchoolChange.objects.filter(school=school).order_by("id").values_list("id", "kind", "key"):
         changes.ids.append(pk)
         changes.keys[kind].add(key)
-    if "full" in changes.keys:
-        changes.full = "a change recorded for a full run (import, demo, year, terms, settings or tenant)"
-    elif not PublicationRun.objects.filter(school=school, status=RunStatus.SUCCEEDED).exists():
+    if not PublicationRun.objects.filter(school=school, status=RunStatus.SUCCEEDED).exists():
         changes.full = "the school's first publication"
+    elif "full" in changes.keys:
+        changes.full = "a change recorded for a full run (import, demo, year, terms, settings or tenant)"
     return changes
 
 
