@@ -1,4 +1,4 @@
-"""Benchmark the publication: ``python bench/publish.py [--students N] [--teachers N]``.
+"""Benchmark the publication: ``python bench/publish.py [--students N] [--teachers N] [--reuse]``.
 
 Builds the generated demo school (default: the default demo school, 1,200 students and 90
 teachers; ``--students 50000 --teachers 4000`` for the large one) in the bench database (see
@@ -7,7 +7,14 @@ its peak memory is its own:
 
 1. the first publication (everything created);
 2. an incremental publication after 1% of the rows changed (1% of students, teachers and
-   courses renamed, 1% of course memberships removed).
+   courses renamed, 1% of course memberships removed), the changes made through tracked write
+   paths (``save()``, the membership admin's delete), so the run diffs only what they touch
+   (issue 19, ``lis.publication.incremental``);
+3. an incremental publication after a single edit (one student renamed).
+
+``--reuse`` skips building and the first publication: the bench school must already be
+published from its current data (e.g. by an earlier run of this script); its change log is
+cleared first (the migration that introduced it asks every school for a full run).
 
 Each prints rows (objects produced), seconds, rows/s, peak RSS, the counts per kind, and the
 commit-order lock of the delta watermark: how long the run took to take it (its cost to the run)
@@ -56,26 +63,46 @@ def prepare(students: int, teachers: int) -> None:
 
 
 def change_one_percent() -> None:
+    """1% of students, teachers and courses renamed (``save()``), 1% of course memberships deleted as
+    the membership admin deletes them: tracked write paths (lis.publication.changes)."""
     from django.db import transaction
 
     from myschool import models as m
+    from myschool.signals import school_data_changed_notify
 
     school = m.School.objects.get(code=BENCH_SCHOOL_CODE)
+    started = time.perf_counter()
     with transaction.atomic():
         for model, field in ((m.Student, "given_name"), (m.Teacher, "given_name"), (m.Course, "name")):
             pks = list(model.objects.filter(school=school).order_by("pk").values_list("pk", flat=True)[::100])
             for start in range(0, len(pks), 2000):
-                chunk = model.objects.filter(pk__in=pks[start : start + 2000])
-                objs = list(chunk)
-                for obj in objs:
+                for obj in model.objects.filter(pk__in=pks[start : start + 2000]):
                     setattr(obj, field, getattr(obj, field) + " (changed)")
-                model.objects.bulk_update(objs, [field], batch_size=1000)
+                    obj.save()
         doomed = list(m.CourseStudent.objects.filter(course__school=school).order_by("pk").values_list("pk", flat=True)[::100])
         for start in range(0, len(doomed), 2000):
-            m.CourseStudent.objects.filter(pk__in=doomed[start : start + 2000]).delete()
+            chunk = doomed[start : start + 2000]
+            school_data_changed_notify(sender=m.CourseStudent, school_ids=[school.pk], pks=chunk)
+            m.CourseStudent.objects.filter(pk__in=chunk).delete()
+    print(f"1% changed through tracked writes in {time.perf_counter() - started:.1f} s")
 
 
-def publish(label: str) -> None:
+def change_one_student() -> None:
+    """One student renamed (``save()``)."""
+    from myschool import models as m
+
+    student = m.Student.objects.filter(school__code=BENCH_SCHOOL_CODE).order_by("pk")[1000]
+    student.given_name += " (edited)"
+    student.save()
+
+
+def clear_change_log() -> None:
+    from lis.models import SchoolChange
+
+    SchoolChange.objects.filter(school__code=BENCH_SCHOOL_CODE).delete()
+
+
+def publish(label: str, *, incremental: bool = False) -> None:
     from django.db import connection
 
     from lis.publication import publish_school
@@ -101,12 +128,13 @@ def publish(label: str) -> None:
     CommitOrderLock.acquire, CommitOrderLock.release = timed_acquire, timed_release
     school = School.objects.get(code=BENCH_SCHOOL_CODE)
     started = time.perf_counter()
-    result = publish_school(school)
+    result = publish_school(school, incremental=incremental)
     seconds = time.perf_counter() - started
     counts = result.counts()
     rows = sum(c["created"] + c["updated"] + c["unchanged"] for c in counts.values())
     print(f"== {label} ({connection.vendor})")
     print(f"status:   {result.status}")
+    print(f"run:      {result.run.notes if result.run else ''}")
     for kind, c in counts.items():
         print(f"  {kind:<16} {c['created']:>8,} created {c['updated']:>8,} updated {c['deleted']:>8,} deleted {c['unchanged']:>8,} unchanged")
     print(f"rows:     {rows:,}")
@@ -124,7 +152,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=1200)
     parser.add_argument("--teachers", type=int, default=90)
-    parser.add_argument("--phase", choices=["prepare", "first", "incremental"], help=argparse.SUPPRESS)
+    parser.add_argument("--reuse", action="store_true", help="The bench school is built and published already (see above).")
+    parser.add_argument("--phase", choices=["prepare", "first", "incremental", "single"], help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -133,16 +162,23 @@ def main() -> None:
         if args.phase == "prepare":
             prepare(args.students, args.teachers)
             return
-        if args.phase == "incremental":
+        if args.phase == "first":
+            publish("first publication")
+        elif args.phase == "incremental":
             change_one_percent()
-        publish("first publication" if args.phase == "first" else "incremental publication, 1% changed")
+            publish("incremental publication, 1% changed", incremental=True)
+        else:
+            change_one_student()
+            publish("incremental publication, a single edit", incremental=True)
         return
 
     # The parent stays small: a child's peak RSS starts from its parent's size at fork.
     url, temp_dir = bench_database_url("bench-publish-")
     try:
         django_setup(url)
-        for phase in ("prepare", "first", "incremental"):
+        if args.reuse:
+            clear_change_log()
+        for phase in ("incremental", "single") if args.reuse else ("prepare", "first", "incremental", "single"):
             sys.stdout.flush()
             subprocess.run(
                 [sys.executable, __file__, "--phase", phase, "--database-url", url,
