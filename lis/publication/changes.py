@@ -71,9 +71,14 @@ IDENTITY = ("primary_email", "username", "status", "same_person_as_id", "school_
 
 def changes_record(school_ids: Iterable[int], entries: Iterable[tuple[str, str]]) -> None:
     """Log ``entries`` (``(ChangeKind, key)``) for each school of ``school_ids``; duplicates are written once."""
-    rows = {(school_id, kind, key[:255]) for school_id in school_ids if school_id for kind, key in entries}
+    entries = list(entries)
+    _insert({(school_id, kind, key) for school_id in school_ids for kind, key in entries})
+
+
+def _insert(rows: set[tuple[int, str, str]]) -> None:
+    rows = {(school_id, kind, key[:255]) for school_id, kind, key in rows if school_id}
     if rows:
-        SchoolChange.objects.bulk_create([SchoolChange(school_id=s, kind=k, key=key) for s, k, key in sorted(rows)])
+        SchoolChange.objects.bulk_create([SchoolChange(school_id=s, kind=k, key=key) for s, k, key in sorted(rows)], batch_size=1000)
 
 
 def changes_record_full(school_ids: Iterable[int], *, tenant: bool = True) -> None:
@@ -111,7 +116,12 @@ def _person_state(model, row) -> dict:
 def _person_rows(model, pks: Iterable[int]) -> dict[int, dict]:
     number = "student_number" if model is m.Student else "staff_number"
     fields = ("pk", "sourced_id", "primary_email", "username", "status", "same_person_as_id", "school_id", number)
-    return {row["pk"]: _person_state(model, row) for row in model.objects.filter(pk__in=list(pks)).values(*fields)}
+    pks = list(pks)
+    return {
+        row["pk"]: _person_state(model, row)
+        for start in range(0, len(pks), 2000)
+        for row in model.objects.filter(pk__in=pks[start : start + 2000]).values(*fields)
+    }
 
 
 def _group_records(model, main_ids: set[int]) -> list[tuple[int, str]]:
@@ -124,26 +134,38 @@ def _group_records(model, main_ids: set[int]) -> list[tuple[int, str]]:
 
 def _person_changed(model, before: dict | None, after: dict | None) -> None:
     """Log one person's change; ``before``/``after`` are :func:`_person_state` dicts (None: created/deleted)."""
-    states = [s for s in (before, after) if s]
-    entries_here = [(ChangeKind.USER, s["sourced_id"]) for s in states]
-    changes_record({s["school_id"] for s in states}, entries_here)
-    identity = before is None or after is None or any(before[f] != after[f] for f in IDENTITY)
-    mains = {s["same_person_as_id"] or s["pk"] for s in states}
-    linked = any(s["same_person_as_id"] for s in states) or model.objects.filter(same_person_as__in=mains).exists()
-    if not identity and not linked:
-        return
-    tenant = _tenant_schools({s["school_id"] for s in states})
-    entries: set[tuple[str, str]] = set()
-    if identity:
-        entries.add((ChangeKind.GENERATED, ""))
-        entries |= {(ChangeKind.EMAIL, s["primary_email"]) for s in states if s["primary_email"]}
-        entries |= {(ChangeKind.USERNAME, s["username"]) for s in states if s["username"]}
-    if linked:
-        records = _group_records(model, mains)
-        entries |= {(ChangeKind.USER, sid) for _, sid in records}
-        entries |= {(ChangeKind.USER, s["sourced_id"]) for s in states}
-        tenant |= {school_id for school_id, _ in records}
-    changes_record(tenant, entries)
+    _people_changed(model, [(before, after)])
+
+
+def _people_changed(model, changes: list[tuple[dict | None, dict | None]]) -> None:
+    """Log people's changes ``[(before, after)]`` (see :func:`_person_changed`) in a constant number of queries."""
+    rows: set[tuple[int, str, str]] = set()
+    tenant_entries: set[tuple[str, str]] = set()
+    tenant_of: set[int] = set()
+    all_states = [s for pair in changes for s in pair if s]
+    mains = {s["same_person_as_id"] or s["pk"] for s in all_states}
+    with_links = set(model.objects.filter(same_person_as__in=mains).values_list("same_person_as_id", flat=True).distinct())
+    linked_mains: set[int] = set()
+    for before, after in changes:
+        states = [s for s in (before, after) if s]
+        rows |= {(s["school_id"], ChangeKind.USER, s["sourced_id"]) for s in states}
+        identity = before is None or after is None or any(before[f] != after[f] for f in IDENTITY)
+        linked = {s["same_person_as_id"] or s["pk"] for s in states if s["same_person_as_id"] or s["pk"] in with_links}
+        if identity or linked:
+            tenant_of |= {s["school_id"] for s in states}
+        if identity:
+            tenant_entries.add((ChangeKind.GENERATED, ""))
+            tenant_entries |= {(ChangeKind.EMAIL, s["primary_email"]) for s in states if s["primary_email"]}
+            tenant_entries |= {(ChangeKind.USERNAME, s["username"]) for s in states if s["username"]}
+        if linked:
+            linked_mains |= linked
+            tenant_entries |= {(ChangeKind.USER, s["sourced_id"]) for s in states}
+    tenant = _tenant_schools(tenant_of) if tenant_of else set()
+    records = _group_records(model, linked_mains)
+    tenant_entries |= {(ChangeKind.USER, sid) for _, sid in records}
+    tenant |= {school_id for school_id, _ in records}
+    rows |= {(school_id, kind, key) for school_id in tenant for kind, key in tenant_entries}
+    _insert(rows)
 
 
 @receiver(pre_save, dispatch_uid="lis.changes.person_before")
@@ -298,9 +320,10 @@ def _school_data_changed(sender, *, school_ids, pks, old_values, **kwargs):
     if pks is None:
         changes_record_full(school_ids)
     elif sender in PEOPLE:
+        pairs = []
         for pk, after in _person_rows(sender, pks).items():
-            before = {**after, **{f: (v or "").lower() for f, v in old_values.get(pk, {}).items()}}
-            _person_changed(sender, before, after)
+            pairs.append(({**after, **{f: (v or "").lower() for f, v in old_values.get(pk, {}).items()}}, after))
+        _people_changed(sender, pairs)
     elif sender in MEMBERSHIPS:
         _memberships_changed(sender, pks)
     elif sender in (CourseSelection, ClassSelection):

@@ -25,7 +25,7 @@ from myschool import models as m
 from .incremental_worlds import OPERATIONS, World
 
 hypothesis_settings.register_profile(
-    "incremental", max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    "incremental", max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 hypothesis_settings.register_profile("incremental-ci", parent=hypothesis_settings.get_profile("incremental"), derandomize=True)
 PROFILE = hypothesis_settings.get_profile("incremental-ci" if os.environ.get("CI") == "true" else "incremental")
