@@ -17,7 +17,7 @@ whose environment variable ``LIS_<KEY>`` is set.
   with logged changes (``lis.publication.incremental``); 0 turns it off.
 - ``FULL_RUN_EVERY_DAYS`` (1): the nightly run is full (the safety net) when the school's last full
   run is at least this old; 1 makes every nightly run full, 7 weekly.
-- ``INCREMENTAL_MAX_OBJECTS`` (20000): an incremental run whose changes touch more users, classes
+- ``INCREMENTAL_MAX_OBJECTS`` (50000): an incremental run whose changes touch more users, classes
   and enrollments than this runs in full instead.
 """
 
@@ -36,7 +36,7 @@ DEFAULTS = {
     "SILENCE_ALERT_HOURS": 48,
     "INCREMENTAL_EVERY_MINUTES": 60,
     "FULL_RUN_EVERY_DAYS": 1,
-    "INCREMENTAL_MAX_OBJECTS": 20000,
+    "INCREMENTAL_MAX_OBJECTS": 50000,
 }
 
 

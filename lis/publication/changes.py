@@ -15,10 +15,11 @@ What each write logs (``kind key`` at which schools):
   ``generated``: another person's duplicate-email or duplicate-username withholding, or
   generated username, may change with it. A person of a linked group (issue 14), before or
   after, also logs ``user <main sourcedId>`` and the group's other records at every tenant school.
-- **Course** (a OneRoster class): ``class <sourcedId>`` and ``course <subject sourcedId>`` (old and
-  new subject); its terms (``m2m_changed``): ``class``. **SchoolClass**: ``class``. **Subject**: ``course``.
-- **Memberships** saved: ``enrollment <sourcedId>`` and ``user <person's sourcedId>`` (old and new
-  person). Deleting one through its admin page reports it before the delete
+- **Course** (a OneRoster class) and its terms (``m2m_changed``), **SchoolClass**: ``class``
+  (subjects — OneRoster courses — are always compared in full). **Subject**: ``course`` (its
+  classes show its subject codes).
+- **Memberships** saved: ``enrollment <sourcedId>``; when the school publishes only members of
+  ticked groups, ``user <person's sourcedId>`` too (old and new person). Deleting one through its admin page reports it before the delete
   (:data:`myschool.signals.school_data_changed`); deleting one inside its course's or class's
   admin form saves that course or class, which logs its ``class`` (its enrollments are then
   compared with the store's). Memberships get no ``post_delete`` receiver on purpose: the demo
@@ -207,10 +208,9 @@ def _saved(sender, instance, created=False, raw=False, **kwargs):
         if not created and getattr(instance, "_lis_before", None) is None:  # unknown before: be safe
             changes_record_full([instance.school_id])
     elif sender is m.Course:
+        # Its subject's course is always compared in full (lis.publication.incremental): the class is enough.
         before = getattr(instance, "_lis_before", None) or {}
-        subjects = {before.get("subject__sourced_id"), m.Subject.objects.filter(pk=instance.subject_id).values_list("sourced_id", flat=True).first()}
         changes_record({instance.school_id, before.get("school_id")}, [(ChangeKind.CLASS, instance.sourced_id)])
-        changes_record({instance.school_id, before.get("school_id")}, [(ChangeKind.COURSE, s) for s in subjects if s])
     elif sender is m.SchoolClass:
         changes_record([instance.school_id], [(ChangeKind.CLASS, instance.sourced_id)])
     elif sender is m.Subject:
@@ -218,7 +218,7 @@ def _saved(sender, instance, created=False, raw=False, **kwargs):
     elif sender in MEMBERSHIPS:
         _memberships_changed(sender, [instance.pk])
         before = getattr(instance, "_lis_before", None)
-        if before:
+        if before and _members_only([before[f"{sender.person_field}__school_id"]]):
             person = sender.person_field
             changes_record([before[f"{person}__school_id"]], [(ChangeKind.USER, before[f"{person}__sourced_id"])])
     elif sender in (CourseSelection, ClassSelection):
@@ -253,12 +253,7 @@ def _school_before(sender, instance, raw=False, **kwargs):
 def _deleted(sender, instance, **kwargs):
     if not rows_tracked():
         return
-    if sender is m.Course:
-        changes_record([instance.school_id], [(ChangeKind.CLASS, instance.sourced_id)])
-        subject = m.Subject.objects.filter(pk=instance.subject_id).values_list("sourced_id", flat=True).first()
-        if subject:
-            changes_record([instance.school_id], [(ChangeKind.COURSE, subject)])
-    elif sender is m.SchoolClass:
+    if sender in (m.Course, m.SchoolClass):
         changes_record([instance.school_id], [(ChangeKind.CLASS, instance.sourced_id)])
     elif sender is m.Subject:
         changes_record([instance.school_id], [(ChangeKind.COURSE, instance.sourced_id)])
@@ -270,11 +265,24 @@ def _deleted(sender, instance, **kwargs):
         changes_record_full(Integration.objects.filter(pk=instance.integration_id).values_list("schools", flat=True))
 
 
+def _members_only(school_ids) -> set[int]:
+    """Which of ``school_ids`` publish only members of ticked groups (a membership then decides a user)."""
+    settings = SchoolSyncSettings.objects.filter(school__in=set(school_ids), users_to_publish=UsersToPublish.GROUP_MEMBERS)
+    return set(settings.values_list("school_id", flat=True))
+
+
 def _memberships_changed(model, pks: list[int]) -> None:
+    """An enrollment each; the person too where the school publishes only members of ticked groups
+    (switching that setting logs a full run, so the choice made here stays right)."""
     person = model.person_field
-    rows = model.objects.filter(pk__in=pks).values_list("sourced_id", f"{person}__sourced_id", f"{person}__school_id")
-    for sid, person_sid, school_id in rows:
-        changes_record([school_id], [(ChangeKind.ENROLLMENT, sid), (ChangeKind.USER, person_sid)])
+    rows = []
+    for start in range(0, len(pks), 2000):
+        chunk = model.objects.filter(pk__in=pks[start : start + 2000])
+        rows += chunk.values_list("sourced_id", f"{person}__sourced_id", f"{person}__school_id")
+    members_only = _members_only({school_id for _, _, school_id in rows})
+    entries = {(school_id, ChangeKind.ENROLLMENT, sid) for sid, _, school_id in rows}
+    entries |= {(school_id, ChangeKind.USER, person_sid) for _, person_sid, school_id in rows if school_id in members_only}
+    _insert(entries)
 
 
 def _selections_changed(model, pks: list[int]) -> None:

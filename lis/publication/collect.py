@@ -131,8 +131,9 @@ class SchoolData:
         """The active students or teachers the school's switch selects, withheld ones included."""
         return people_to_publish(self.school, model, self.settings)
 
-    def only(self, kind: str, rows):
-        """``rows`` as read for ``kind``: all of them (an incremental run narrows them, lis.publication.incremental)."""
+    def only(self, kind: str, rows, field: str = "sourced_id"):
+        """``rows`` as read for ``kind``: all of them (an incremental run narrows them to the sourcedIds
+        it compares, matched on ``field``: lis.publication.incremental)."""
         return rows
 
     def records(self) -> Iterator[tuple[str, Iterator[PublishedRecord]]]:
@@ -189,7 +190,7 @@ class SchoolData:
         if not self.publishes_year:
             return
         grades: dict[int, set[str]] = defaultdict(set)
-        for subject_id, levels in self.courses.values_list("subject_id", "grade_levels"):
+        for subject_id, levels in self.only("course", self.courses.values_list("subject_id", "grade_levels"), "subject__sourced_id"):
             grades[subject_id].update(m.split_list(levels))
         subjects = m.Subject.objects.filter(pk__in=list(grades)).order_by("sourced_id")
         records = [
@@ -211,7 +212,7 @@ class SchoolData:
         school_id = self.school.sourced_id
         terms_of: dict[int, list[str]] = defaultdict(list)
         through = m.Course.terms.through.objects.filter(course__in=self.courses).order_by("term__start_date", "term__sourced_id")
-        for course_id, term_id in through.values_list("course_id", "term__sourced_id"):
+        for course_id, term_id in self.only("class", through.values_list("course_id", "term__sourced_id"), "course__sourced_id"):
             terms_of[course_id].append(term_id)
         rows = self.courses.order_by("sourced_id").values_list(
             "pk", "sourced_id", "name", "code", "location", "grade_levels", "periods",

@@ -10,9 +10,11 @@ held run leaves them for the next run, and rows written while it diffs are not a
 
 Expansion (school S; ``user``, ``class``… are the log's keys):
 
-- **always in full**: orgs, academic sessions and courses (a few hundred objects; a course's grades
-  come from all its classes), and every linked group touching S (issue 14: its ``orgs`` depend on
-  other schools' data), with their users and demographics;
+- **always in full**: orgs and academic sessions (a handful), and every linked group touching S
+  (issue 14: its ``orgs`` depend on other schools' data), with their users and demographics;
+- courses: the logged ``course`` (subject) sourcedIds, the subjects of affected classes (now, and
+  as published: a class moved to another subject) and the Homeroom course — a course's grades
+  and its existence come from all its ticked classes, which are read for those subjects;
 - users: the logged ``user`` sourcedIds; S's people whose email or published login name is a
   logged ``email``/``username`` (their duplicate withholding may have changed); with
   ``generated``, S's active people without a login name (their generated username may have
@@ -46,10 +48,10 @@ from myschool.emails.usernames import USERNAME_LOWER, with_username_lower
 
 from .collect import KIND_ORDER, SchoolData
 from .service import ACTIVE, BATCH, EXAMPLES, GUARDED_KINDS, _Publisher
-from .mapping import describe
+from .mapping import describe, homeroom_course_id
 
 IN_CHUNK = 500  # sourcedIds per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
-FULL_KINDS = ("org", "academicSession", "course")
+FULL_KINDS = ("org", "academicSession")
 MEMBERSHIPS = {
     m.CourseStudent: ("student", "course"),
     m.ClassStudent: ("student", "school_class"),
@@ -113,14 +115,18 @@ def run_is_incremental(school: m.School, trigger: str) -> bool:
 
 
 class _Narrowed:
-    """A values_list queryset read only for ``sourced_ids``, in sourcedId order, in IN-lists of :data:`IN_CHUNK`."""
+    """A values_list queryset read only where ``field`` is one of ``sourced_ids``, in IN-lists of
+    :data:`IN_CHUNK` taken in sourcedId order (so rows ordered by sourcedId stay in order)."""
 
-    def __init__(self, rows, sourced_ids: set[str]):
-        self.rows, self.sourced_ids = rows, sourced_ids
+    def __init__(self, rows, sourced_ids: set[str], field: str):
+        self.rows, self.sourced_ids, self.field = rows, sourced_ids, field
 
-    def iterator(self, chunk_size: int):
+    def iterator(self, chunk_size: int = 2000):
         for chunk in _chunks(self.sourced_ids):
-            yield from self.rows.filter(sourced_id__in=chunk).iterator(chunk_size)
+            yield from self.rows.filter(**{f"{self.field}__in": chunk}).iterator(chunk_size)
+
+    def __iter__(self):
+        return self.iterator()
 
 
 class ChangedSchoolData(SchoolData):
@@ -129,10 +135,10 @@ class ChangedSchoolData(SchoolData):
 
     affected: dict[str, set[str]] | None = None
 
-    def only(self, kind: str, rows):
+    def only(self, kind: str, rows, field: str = "sourced_id"):
         if self.affected is None or kind in FULL_KINDS:
             return rows
-        return _Narrowed(rows, self.affected.get(kind, set()))
+        return _Narrowed(rows, self.affected.get(kind, set()), field)
 
 
 def affected_objects(data: SchoolData, changes: ChangeSet) -> dict[str, set[str]]:
@@ -164,9 +170,17 @@ def affected_objects(data: SchoolData, changes: ChangeSet) -> dict[str, set[str]
             enrollments.update(model.objects.filter(**{f"{group}__sourced_id__in": chunk}).values_list("sourced_id", flat=True))
     for chunk in _chunks(users):
         enrollments.update(store.filter(user_ref__in=chunk).values_list("sourced_id", flat=True))
+    courses = set(keys["course"])
+    classes_stored = PublishedObject.objects.filter(school=school, kind="class", tenant=0)
     for chunk in _chunks(classes):
         enrollments.update(store.filter(class_ref__in=chunk).values_list("sourced_id", flat=True))
-    return {"class": classes, "user": users, "enrollment": enrollments, "demographics": users}
+        # A class's subject course (its grades, whether any ticked class is left): now and as published.
+        courses.update(m.Course.objects.filter(school=school, sourced_id__in=chunk).values_list("subject__sourced_id", flat=True))
+        courses.update(classes_stored.filter(sourced_id__in=chunk).values_list("course_ref", flat=True))
+    if data.year is not None:
+        courses.add(homeroom_course_id(school_sourced_id=school.sourced_id, year_sourced_id=data.year.sourced_id))
+    courses.discard(None)
+    return {"course": courses, "class": classes, "user": users, "enrollment": enrollments, "demographics": users}
 
 
 class ChangeTrackingPublisher(_Publisher):
@@ -203,16 +217,19 @@ class IncrementalPublisher(ChangeTrackingPublisher):
             self.mode = f"full: {size:,} objects touched by {len(changes.ids):,} changes (more than INCREMENTAL_MAX_OBJECTS)"
             return _Publisher.publish(self)
         self.mode = f"incremental: {len(changes.ids):,} changes, {size:,} objects compared"
+        self.analyze_after = False  # the store's size barely changes: its statistics stay good
         data.affected = affected
         self.data = data
         for kind, records in data.records():
-            active_before = PublishedObject.objects.filter(school=self.school, kind=kind, status=ACTIVE).count()
             produced = self.diff_kind(kind, records)
             if kind in FULL_KINDS:
                 deleted = self.tombstone_missing(kind, produced)
             else:
                 deleted = self.tombstone_missing_among(kind, produced, affected.get(kind, set()))
-            if kind in GUARDED_KINDS and not self.allow_mass_deletion:
+            # The guard's share is of all the school's published objects of the kind; below its
+            # minimum it cannot hold, so the count (a scan of the kind's index) is skipped.
+            if kind in GUARDED_KINDS and not self.allow_mass_deletion and deleted > lis_setting("MASS_DELETION_MIN_OBJECTS"):
+                active_before = PublishedObject.objects.filter(school=self.school, kind=kind, status=ACTIVE).count()
                 self.guard(kind, deleted, active_before)
 
     def tombstone_missing_among(self, kind: str, produced: set[str], sourced_ids: set[str]) -> int:

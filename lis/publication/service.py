@@ -148,6 +148,8 @@ def _now_ms() -> dt.datetime:
 class _Publisher:
     """One run's diff (phase 1, staged) and apply (phase 2). ``run=None`` computes the same diff and writes nothing."""
 
+    analyze_after = True  # refresh the store's statistics after the run (not after a small incremental one)
+
     def __init__(self, school: School, *, run: PublicationRun | None, allow_mass_deletion: bool, progress: Callable | None):
         self.school = school
         self.run = run
@@ -407,7 +409,8 @@ def _run(school: School, run: PublicationRun, progress: Callable | None, *, incr
         except Exception as exc:  # noqa: BLE001 — any failure must be logged on the run, then re-raised
             _finish(run, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}", committed_at=None)
             raise
-        _analyze()
+        if publisher.analyze_after:
+            _analyze()
         return PublicationResult(RunStatus.SUCCEEDED, publisher.changes, run=run, purged=purged)
     raise AssertionError("unreachable")
 

@@ -6,7 +6,8 @@ edits through the product's write paths. After every edit, world A's schools are
 nothing to create, update or delete, and A's store — (kind, sourcedId) → status, payload,
 content hash, owner — must equal B's with B's sourcedIds translated into A's.
 
-Reproducible in CI: with ``CI=true`` the ``ci`` profile derandomizes the examples.
+Reproducible in CI: with ``CI=true`` the ``incremental-ci`` profile derandomizes the examples;
+``INCREMENTAL_EXAMPLES=200`` explores more (default 8).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from myschool import models as m
 from .incremental_worlds import OPERATIONS, World
 
 hypothesis_settings.register_profile(
-    "incremental", max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    "incremental", max_examples=int(os.environ.get("INCREMENTAL_EXAMPLES", "8")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 hypothesis_settings.register_profile("incremental-ci", parent=hypothesis_settings.get_profile("incremental"), derandomize=True)
 PROFILE = hypothesis_settings.get_profile("incremental-ci" if os.environ.get("CI") == "true" else "incremental")
