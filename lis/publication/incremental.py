@@ -46,11 +46,11 @@ from lis.models import PublicationRun, PublishedObject, RunStatus, RunTrigger, S
 from myschool import models as m
 from myschool.emails.usernames import USERNAME_LOWER, with_username_lower
 
-from .collect import KIND_ORDER, SchoolData
-from .service import ACTIVE, BATCH, EXAMPLES, GUARDED_KINDS, _Publisher
+from .collect import SchoolData
+from .service import ACTIVE, EXAMPLES, GUARDED_KINDS, _Publisher
 from .mapping import describe, homeroom_course_id
 
-IN_CHUNK = 500  # sourcedIds per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
+IN_CHUNK = 2000  # sourcedIds per IN (...) list: far below SQLite's (32,766) and PostgreSQL's (65,535) parameter limits
 FULL_KINDS = ("org", "academicSession")
 MEMBERSHIPS = {
     m.CourseStudent: ("student", "course"),
@@ -236,13 +236,13 @@ class IncrementalPublisher(ChangeTrackingPublisher):
         """Stage tombstones of the school's active ``kind`` objects among ``sourced_ids`` not ``produced``."""
         gone: list[tuple] = []
         active = PublishedObject.objects.filter(school=self.school, kind=kind, status=ACTIVE, tenant=0)
-        for chunk in _chunks(sourced_ids):
-            rows = active.filter(sourced_id__in=chunk).values_list("pk", "sourced_id", "date_last_modified", "payload")
-            gone.extend(row for row in rows if row[1] not in produced)
+        for chunk in _chunks(sourced_ids - produced):
+            gone.extend(active.filter(sourced_id__in=chunk).values_list("pk", "sourced_id", "date_last_modified"))
         if self.write and gone:
-            self.tombstone([row[:3] for row in gone], kind)
-        self.changes[kind].note("deleted", len(gone), [describe(kind, sid, payload) for _, sid, _, payload in gone[:EXAMPLES]])
+            self.tombstone(gone, kind)
+        examples = PublishedObject.objects.filter(pk__in=[row[0] for row in gone[:EXAMPLES]]).values_list("sourced_id", "payload")
+        self.changes[kind].note("deleted", len(gone), [describe(kind, sid, payload) for sid, payload in examples])
         return len(gone)
 
 
-__all__ = ["BATCH", "KIND_ORDER", "ChangeSet", "IncrementalPublisher", "change_set_read", "run_is_incremental"]
+__all__ = ["ChangeSet", "ChangeTrackingPublisher", "IncrementalPublisher", "change_set_read", "run_is_incremental"]
