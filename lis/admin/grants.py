@@ -16,9 +16,9 @@ from django.contrib.auth.models import Group
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils.html import format_html
 
-from myschool.admin import SCHOOL_FILTER, SchoolScopedAdmin
+from myschool.admin import SCHOOL_FILTER, SchoolScopedAdmin, sync_time_field
 from myschool.roles import SCHOOL_ADMINISTRATORS_GROUP, SUPPORT_GROUP
-from myschool.synctime import next_publication_text, sync_time
+from myschool.synctime import next_publication_text, sync_time_html
 
 from ..models import (
     FeatureGrant, Kind, PublicationRun, PublishedObject, PublishedStatus, RunStatus, SchoolSyncSettings,
@@ -35,12 +35,13 @@ from .wording import summary_lines
 class FeatureGrantAdmin(SchoolScopedAdmin):
     """Map an LIS feature, for one school, to one Django group whose members may then use it."""
 
-    list_display = ["feature", "school", "group", "granted_by", "granted_at"]
+    list_display = ["feature", "school", "group", "granted_by", "granted"]
     list_filter = ["feature", SCHOOL_FILTER, ("group", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["school", "group", "granted_by"]
     search_fields = ["school__name", "school__code", "group__name"]
-    fields = ["feature", "school", "group", "granted_by", "granted_at"]
-    readonly_fields = ["granted_by", "granted_at"]
+    fields = ["feature", "school", "group", "granted_by", "granted"]
+    readonly_fields = ["granted_by", "granted"]
+    granted = sync_time_field("granted_at", "granted at")
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -109,12 +110,7 @@ class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
     def last_run(self, obj) -> str:
         if not obj.last_run_at:
             return "—"
-        # The date and the time each stay whole when the column is narrow ("2026-12-02 / 14:23 CET").
-        date, _, time = sync_time(obj.last_run_at).partition(" ")
-        return format_html(
-            '{} at <span class="nowrap">{}</span> <span class="nowrap">{}</span>',
-            RunStatus(obj.last_run_status).label, date, time,
-        )
+        return format_html("{} at {}", RunStatus(obj.last_run_status).label, sync_time_html(obj.last_run_at))
 
     @admin.action(description="Publish now (once per school per day)", permissions=["publish"])
     def publish_now(self, request, queryset):

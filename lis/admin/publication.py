@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from myschool.admin import SCHOOL_FILTER, SchoolScopedAdmin
+from myschool.admin import SCHOOL_FILTER, SchoolScopedAdmin, sync_time_field
 from myschool.models import School
 from myschool.scoping import scope_to_user
 from myschool.synctime import sync_time
@@ -61,7 +61,7 @@ class PublicationRunAdmin(SchoolScopedAdmin):
     after a confirmation page."""
 
     # Trigger and who started it share a column, so every column fits beside the sidebar at 1024 px.
-    list_display = ["started_at", "school", "started_by", "status", "changes", "finished_at"]
+    list_display = ["started", "school", "started_by", "status", "changes", "finished"]
     list_filter = [SCHOOL_FILTER, "status", "trigger"]
     list_select_related = ["school", "triggered_by", "confirms"]
     search_fields = ["school__name", "school__code", "error"]
@@ -72,6 +72,8 @@ class PublicationRunAdmin(SchoolScopedAdmin):
         "counts_table", "withheld", "purged", "hold_reason", "error", "mass_deletion", "confirms",
     ]
     readonly_fields = fields
+    started = sync_time_field("started_at", "started at")
+    finished = sync_time_field("finished_at", "finished at")
 
     def has_add_permission(self, request):
         return False
