@@ -65,6 +65,7 @@ from myschool.models import School
 from .collect import KIND_ORDER, SchoolData
 from .lock import CommitOrderLock, SchoolRunLock
 from .mapping import PublishedRecord, describe
+from .selectors import school_to_publish
 from .stage import StageWriter, StoreChanged, stage_apply, stage_clear, stage_clear_dead
 from .tenants import districts_visible, tenant_tombstones_copy, tenant_tombstones_drop
 
@@ -336,14 +337,14 @@ def publish_school(
     any; ``progress(kind, n)`` is called after each batch of ``n`` records. ``dry_run`` computes
     the same changes and writes nothing (no lock, no run logged). ``allow_mass_deletion``
     (support's confirmation of the held run ``confirms``) lifts the mass-deletion guard.
-    ``run`` is a run logged earlier as queued (by :func:`lis.operations.publish_now`); its own
+    ``run`` is a run logged earlier as queued (by :func:`lis.publication.runs.publish_now`); its own
     trigger, user and flags then apply.
 
     Returns a :class:`PublicationResult` whose status is succeeded, failed, held or dry_run.
     Raises :class:`PublicationInProgress` when another run of the school holds the lock.
     """
     # Always from the database: a caller's instance may hold stale settings or an old active year.
-    school = School.objects.select_related("active_year", "group", "sync_settings").get(pk=school.pk)
+    school = school_to_publish(pk=school.pk)
     if dry_run:
         publisher = _Publisher(school, run=None, allow_mass_deletion=allow_mass_deletion, progress=progress)
         publisher.publish()
