@@ -129,13 +129,13 @@ class SchoolData:
     def records(self) -> Iterator[tuple[str, Iterator[PublishedRecord]]]:
         """Yield ``(kind, records)`` for every kind in :data:`KIND_ORDER` (see the module docstring)."""
         producers = {
-            "org": self.orgs,
-            "academicSession": self.academic_sessions,
-            "course": self.courses_,
-            "class": self.classes_,
-            "user": self.users,
-            "enrollment": self.enrollments,
-            "demographics": self.demographics,
+            Kind.ORG: self.orgs,
+            Kind.ACADEMIC_SESSION: self.academic_sessions,
+            Kind.COURSE: self.courses_,
+            Kind.CLASS: self.classes_,
+            Kind.USER: self.users,
+            Kind.ENROLLMENT: self.enrollments,
+            Kind.DEMOGRAPHICS: self.demographics,
         }
         for kind in KIND_ORDER:
             yield kind, producers[kind]()
@@ -333,4 +333,4 @@ class SchoolData:
                 yield record
 
 
-KIND_ORDER = ["org", "academicSession", "course", "class", "user", "enrollment", "demographics"]
+KIND_ORDER = [Kind.ORG, Kind.ACADEMIC_SESSION, Kind.COURSE, Kind.CLASS, Kind.USER, Kind.ENROLLMENT, Kind.DEMOGRAPHICS]
