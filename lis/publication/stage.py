@@ -37,15 +37,8 @@ from contextlib import contextmanager
 from django.db import IntegrityError, connection, transaction
 
 from lis.models import (
-    Kind,
-    PublicationRun,
-    PublicationStage,
-    PublicationStageReference,
-    PublishedObject,
-    PublishedReference,
-    PublishedStatus,
-    RunStatus,
-    StageOperation,
+    Kind, PublicationRun, PublicationStage, PublicationStageReference, PublishedObject, PublishedReference,
+    PublishedStatus, RunStatus, StageOperation,
 )
 from lis.models.publication import REF_COLUMNS
 
