@@ -20,11 +20,10 @@ from myschool.admin import SCHOOL_FILTER, SchoolScopedAdmin, sync_time_field
 from myschool.roles import SCHOOL_ADMINISTRATORS_GROUP, SUPPORT_GROUP
 from myschool.synctime import next_publication_text, sync_time_html
 
-from ..models import (
-    FeatureGrant, Kind, PublicationRun, PublishedObject, PublishedStatus, RunStatus, SchoolSyncSettings,
-)
-from ..operations import OperationRefused, publish_now
+from ..models import FeatureGrant, PublicationRun, RunStatus, SchoolSyncSettings
 from ..publication import publish_school
+from ..publication.runs import OperationRefused, publish_now
+from ..publication.selectors import latest_run, published_demographics_count
 from ..selection.services import SETTINGS_FIELDS, school_sync_settings_update
 from .confirm import confirmation_page, confirmed
 from .publication import confirm_held_runs
@@ -147,7 +146,7 @@ class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
     def confirm_held(self, request, queryset):
         runs, missing = [], []
         for settings in queryset.select_related("school"):
-            latest = PublicationRun.objects.started().filter(school=settings.school).select_related("school").first()
+            latest = latest_run(settings.school)
             (runs if latest is not None else missing).append(latest or settings.school)
         for school in missing:
             self.message_user(request, f"{school}: there is no run to confirm.", messages.ERROR)
@@ -206,10 +205,3 @@ class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
         values = {name: getattr(obj, name) for name in SETTINGS_FIELDS if not change or name in form.changed_data}
         settings, _ = school_sync_settings_update(school=obj.school, user=request.user, **values)
         obj.pk = settings.pk
-
-
-def published_demographics_count(school) -> int:
-    """How many demographics records of ``school`` SDS currently reads as active (one per shared student)."""
-    return PublishedObject.objects.filter(
-        school=school, tenant=0, kind=Kind.DEMOGRAPHICS, status=PublishedStatus.ACTIVE
-    ).count()

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from lis import tasks
 from lis.models import PublicationRun, PublishedObject, RunStatus, SchoolSyncSettings
+from lis.publication import runs as publication_runs
 from lis.publication import service as publication_service
 from myschool.celery import app
 from tests import factories as f
@@ -151,7 +152,7 @@ def test_database_errors_are_retried_by_the_worker(monkeypatch, redis_worker):
             raise OperationalError("server closed the connection unexpectedly")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(tasks, "publish_school", flaky)
+    monkeypatch.setattr(publication_runs, "publish_school", flaky)
     monkeypatch.setattr(tasks.publish_school_task, "retry_backoff", False)
     monkeypatch.setattr(tasks.publish_school_task, "default_retry_delay", 0)
 
