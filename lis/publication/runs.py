@@ -74,7 +74,7 @@ def school_publish(
 
 
 def _alert_failed(school: School) -> None:
-    run = PublicationRun.objects.filter(school=school).first()
+    run = latest_run(school)  # the run that failed: a request support queued meanwhile has no error yet
     alert_support(
         f"Nightly publication of {school} failed",
         f"The nightly publication of {school} failed; the previous publication is still served.\n\n"

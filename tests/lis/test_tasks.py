@@ -14,7 +14,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from lis import tasks
-from lis.models import PublicationRun, PublishedObject, RunStatus, SchoolSyncSettings
+from lis.models import PublicationRun, PublishedObject, RunStatus, RunTrigger, SchoolSyncSettings
 from lis.publication import runs as publication_runs
 from lis.publication import service as publication_service
 from myschool.celery import app
@@ -122,6 +122,23 @@ def test_nightly_failure_is_emailed_to_support(monkeypatch, settings):
     assert message.to == ["support@myschool.example"]
     assert "Nightly publication of Small School SM1 (SM1) failed" in message.subject
     assert "RuntimeError: mapping bug" in message.body
+
+
+@pytest.mark.django_db
+def test_the_failure_email_names_the_failed_run_even_when_support_queued_another(monkeypatch, settings):
+    settings.SUPPORT_EMAILS = ["support@myschool.example"]
+    small = small_school()
+
+    def explode(self, *args, **kwargs):
+        # Support clicks "Publish now" while the nightly run is working: a newer, queued run.
+        PublicationRun.objects.create(school=self.school, trigger=RunTrigger.SUPPORT, status=RunStatus.QUEUED)
+        raise RuntimeError("mapping bug")
+
+    monkeypatch.setattr(publication_service._Publisher, "publish", explode)
+    with pytest.raises(RuntimeError):
+        tasks.publish_school_task.delay(small.school.pk)
+
+    assert "RuntimeError: mapping bug" in mail.outbox[0].body
 
 
 @pytest.mark.django_db
