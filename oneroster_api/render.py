@@ -30,17 +30,16 @@ from django.db.models.functions import Cast
 from lis.oneroster import BASE_PATH, format_datetime
 
 from .errors import warning_set
+from .paging import store_version
 from .query import QueryWarning
 
 Row = tuple  # (sourced_id, status, date_last_modified, payload_text)
 _HREF = re.compile(r'"href":\s*"' + re.escape(BASE_PATH + "/"))
 
 
-def rows(queryset: QuerySet) -> QuerySet:
-    """``queryset`` as :data:`Row` tuples; one SQL query whatever the page size."""
-    return queryset.annotate(payload_text=Cast("payload", TextField())).values_list(
-        "sourced_id", "status", "date_last_modified", "payload_text"
-    )
+def rows(queryset: QuerySet, *extra: Expression) -> QuerySet:
+    """``queryset`` as :data:`Row` tuples (``extra`` expressions appended); one SQL query whatever the page size."""
+    return queryset.values_list("sourced_id", "status", "date_last_modified", Cast("payload", TextField()), *extra)
 
 
 def object_text(row: Row, fields: tuple[str, ...] | None = None) -> str:
@@ -168,6 +167,15 @@ def object_texts(queryset: QuerySet, origin: str) -> QuerySet:
     return queryset.values_list(ObjectJSON(origin), flat=True)
 
 
+def _versioned(results: Iterable[tuple], versions: set) -> list:
+    """The first column of each row; the last column (the store version the query saw) goes into ``versions``."""
+    firsts = []
+    for row in results:
+        versions.add(row[-1])
+        firsts.append(row[0] if len(row) == 2 else row[:-1])
+    return firsts
+
+
 def collection_text(wrapper: str, objects: Iterable[str], warnings: Iterable[QueryWarning] = ()) -> bytes:
     """``{"<wrapper>": [objects…], "statusInfoSet"?: [...]}`` as UTF-8 from finished object texts."""
     return f'{{"{wrapper}":[{",".join(objects)}]{_status_info_set(warnings)}}}'.encode()
@@ -187,12 +195,22 @@ def page_body(
     origin: str,
     fields: tuple[str, ...] | None = None,
     warnings: Iterable[QueryWarning] = (),
+    *,
+    versions: set | None = None,
 ) -> bytes:
     """A collection page's body from the ordered ``page`` queryset of ``PublishedObject`` rows; one query.
 
     Without ``fields`` the database renders every object (:class:`ObjectJSON`); a ``fields=``
     selection goes through the reference rendering, which parses each payload to pick keys.
+    With ``versions`` (a set), the query also reads the store version and adds it there
+    (:mod:`oneroster_api.paging` checks it against the bounds the page was cut with).
     """
+    if versions is not None:
+        if fields is None:
+            texts = _versioned(page.values_list(ObjectJSON(origin), store_version()), versions)
+            return collection_text(wrapper, texts, warnings)
+        selected = _versioned(rows(page, store_version()), versions)
+        return collection_body(wrapper, [object_text(row, fields) for row in selected], origin, warnings)
     if fields is None:
         return collection_text(wrapper, object_texts(page, origin), warnings)
     return collection_body(wrapper, [object_text(row, fields) for row in rows(page)], origin, warnings)
