@@ -11,7 +11,10 @@ Triggers do that whatever code writes:
   even when the transaction that took it rolls back, so a version names one committed store
   state. The upsert takes row 1's lock until the writer commits, so writers of the store queue
   behind each other from their first write (the publication's apply already holds the
-  commit-order lock for all of its transaction).
+  commit-order lock for all of its transaction). The trigger runs *before* the statement, so a
+  writer takes row 1's lock before any row of the store: two writers can wait for each other's
+  commit, never deadlock on store rows (e.g. the nightly purge deleting a district tombstone
+  that a run's apply revives).
 - SQLite (no statement triggers, no sequences): row-level triggers replace row 1 with a random
   63-bit number.
 
@@ -34,7 +37,7 @@ POSTGRESQL_CREATE = [
     $$
     """,
     *(
-        f"CREATE TRIGGER {table}_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+        f"CREATE TRIGGER {table}_version BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
         "FOR EACH STATEMENT EXECUTE FUNCTION lis_store_version_bump()"
         for table in TABLES
     ),
