@@ -36,6 +36,7 @@ import hashlib
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BigIntegerField, F, QuerySet
 from django.db.models.expressions import OrderBy, RawSQL
@@ -129,6 +130,12 @@ class Pager:
         """
         if self.direction is None:
             return self.recount(offset=offset, limit=limit)
+        try:
+            return self._keyed(offset=offset, limit=limit)
+        except EmptyResultSet:  # a collection that is empty by construction (no schools, a NUL in an id)
+            return self.recount(offset=offset, limit=limit)
+
+    def _keyed(self, *, offset: int, limit: int) -> tuple[int, QuerySet]:
         key = cache_key(self.queryset, self.direction, self.version) if self.version is not None else None
         bounds = cache.get(key) if key else None
         if bounds is None:
