@@ -6,13 +6,17 @@ students, 4,000 teachers) when the database has none and publishes it when it ha
 publication — both once: later runs reuse them (``--republish`` empties the store and publishes
 again, e.g. after a change to the order the publication writes in). Then ``VACUUM ANALYZE``s the
 store, connects an integration and an OAuth client, starts gunicorn on 127.0.0.1 (``--workers``,
-``--port``), and measures over HTTP. The client counts each page's objects without parsing the
+``--port``; its workers share their cache in Redis at ``--redis-url`` / ``BENCH_REDIS_URL`` when
+one answers, as in production), gives the store a new version (as a publication does, so each
+collection's count and page boundaries are read once during the pull, ``oneroster_api.paging``)
+and measures over HTTP. The client counts each page's objects without parsing the
 body (it shares the machine's cores with the server; each endpoint's first page is parsed and
 checked), so the figures are the server's:
 
 1. SDS's full pull: the five endpoints (``limit=5000``, ``filter=status='active'``), each paged
    by its own client thread as SDS does — pages, records, records/s, p50/p95/max page latency
-   (and the deepest page's), total seconds;
+   (and the deepest page's), total seconds, and the peak RSS of the server's workers (VmHWM) and
+   of the client;
 2. what PostgreSQL can stream: ``COPY (SELECT payload … ORDER BY sourced_id) TO STDOUT`` of the
    same rows, one connection — records, MB, seconds, and the ratio API/COPY (COPY seconds ÷ API
    seconds: 1.0 means the API serves as fast as PostgreSQL streams the payloads; goal ≥ 0.5);
@@ -425,7 +429,7 @@ def main() -> None:
     redis_url = args.redis_url if args.redis_url and redis_answers(args.redis_url) else ""
     with serve(url, workers=args.workers, port=args.port, redis_url=redis_url) as origin:
         print(f"gunicorn: {args.workers} workers at {origin}; PostgreSQL {url.rsplit('/', 1)[-1]}; cache in "
-              f"{redis_url or 'local memory (no Redis: each worker keeps its own page bounds)'}", flush=True)  # fmt: skip
+              f"{redis_url or 'local memory (each worker keeps its own page bounds)'}", flush=True)  # fmt: skip
         client = Client(origin, client_id, SECRET)
         warm_up(client, args.workers)
         store_version_new()

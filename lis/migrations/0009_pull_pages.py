@@ -58,7 +58,7 @@ SQLITE_CREATE = [
     "INSERT INTO lis_publishedstoreversion (id, version) VALUES (1, abs(random() >> 1))",
 ]
 SQLITE_DROP = [
-    f"DROP TRIGGER IF EXISTS {table}_version_{event.lower()}" for table in TABLES for event in ("insert", "update", "delete")
+    f"DROP TRIGGER IF EXISTS {table}_version_{event}" for table in TABLES for event in ("insert", "update", "delete")
 ]
 
 
