@@ -150,8 +150,14 @@ class ObjectJSON(Expression):
         return path.replace(f"{BASE_PATH}/", f"{escaped_origin}{BASE_PATH}/", 1)
 
     def as_postgresql(self, compiler, connection):
-        sql = _POSTGRESQL.format(**self._columns(compiler, connection))
-        return f"({sql})", [_HREF_PATH, self._absolute(_HREF_PATH)]
+        columns = self._columns(compiler, connection)
+        sql = _POSTGRESQL.format(**columns)
+        # The text the store keeps (lis migration 0010: a row trigger writes it with every row),
+        # else — a row written before that migration — rendered here.
+        table = columns["sid"].removesuffix(connection.ops.quote_name("sourced_id"))  # '"alias".' or ''
+        rendered = table + connection.ops.quote_name("rendered")
+        hrefs = [_HREF_PATH, self._absolute(_HREF_PATH)]
+        return f"COALESCE(replace({rendered}, %s, %s), ({sql}))", hrefs + hrefs
 
     def as_sqlite(self, compiler, connection):
         sql = _SQLITE.format(**self._columns(compiler, connection))
