@@ -7,6 +7,7 @@ boundaries. Every page is compared with the store itself, read without the API's
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.db import connection, transaction
@@ -247,3 +248,41 @@ def test_a_pull_across_a_publication_sees_each_page_as_the_store_is_then(api, cl
         if offset >= total:
             break
     assert set(store_ids(client_a, "enrollment")) == set(seen)  # every record, the new ones too
+
+
+def test_the_served_text_follows_every_write_to_the_row(api, many_users, token_a):
+    """PostgreSQL serves the text a row trigger keeps with each row (lis migration 0010); it must follow every write."""
+    from lis.oneroster import BASE_PATH
+    from oneroster_api.render import absolute_hrefs, object_text, rows
+
+    obj = p.user(many_users.school, "a-w1", "student")
+
+    def assert_served_as_the_row_is():
+        (row,) = rows(PublishedObject.objects.filter(pk=obj.pk))
+        expected = json.loads(absolute_hrefs(object_text(row), "http://testserver"))
+        single = api("users/a-w1", token_a).json()["user"]
+        listed = [u for u in api("users", token_a, limit="100").json()["users"] if u["sourcedId"] == "a-w1"]
+        assert single == listed[0] == expected
+        assert f'"href": "http://testserver{BASE_PATH}/orgs/' in json.dumps(single, separators=(",", ": "))
+
+    assert_served_as_the_row_is()
+    PublishedObject.objects.filter(pk=obj.pk).update(status="tobedeleted", date_last_modified=p.T0 + dt.timedelta(days=3))
+    assert_served_as_the_row_is()
+    with connection.cursor() as cursor:  # as the publication's apply writes: set-based SQL
+        cursor.execute(
+            "UPDATE lis_publishedobject SET payload = %s, status = 'active' WHERE id = %s",
+            [json.dumps({**obj.payload, "givenName": "Zoë \"Z\" \\ Ng"}), obj.pk],
+        )
+    assert_served_as_the_row_is()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT rendered FROM lis_publishedobject WHERE id = %s", [obj.pk])
+            assert "Zo\u00eb" in cursor.fetchone()[0]
+            # A row written before the trigger existed has no text: the query renders it.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending foreign-key checks before ALTER TABLE
+            cursor.execute("ALTER TABLE lis_publishedobject DISABLE TRIGGER lis_publishedobject_render")
+            cursor.execute("UPDATE lis_publishedobject SET rendered = NULL, status = 'tobedeleted' WHERE id = %s", [obj.pk])
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("ALTER TABLE lis_publishedobject ENABLE TRIGGER lis_publishedobject_render")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        assert_served_as_the_row_is()
