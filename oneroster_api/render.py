@@ -7,7 +7,9 @@ on the way out:
 * **the database assembles each object's text** (:class:`ObjectJSON`, the path of every request
   without ``fields=``): the payload read as JSON text, the three columns spliced in front, and
   every ``"href": "/ims/oneroster/v1p1/…`` rewritten with ``replace()`` — so Python only joins the
-  page's strings. A key ``"href"`` can only appear unescaped as a real key, never inside a string
+  page's strings. On PostgreSQL the spliced text (hrefs relative) is stored with each row by a
+  row trigger (``lis_publishedobject.rendered``, lis migration 0010), so the query only reads it
+  and runs the ``replace()``; a row without it is rendered in the query. A key ``"href"`` can only appear unescaped as a real key, never inside a string
   value (there its quotes are ``\"``), so the textual rewrite touches GUIDRefs only;
 * **the reference rendering** (:func:`rows` + :func:`object_text` + :func:`collection_body`) does
   the same in Python (one regular-expression pass over the finished text). It serves ``fields=``
