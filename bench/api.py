@@ -6,13 +6,17 @@ students, 4,000 teachers) when the database has none and publishes it when it ha
 publication — both once: later runs reuse them (``--republish`` empties the store and publishes
 again, e.g. after a change to the order the publication writes in). Then ``VACUUM ANALYZE``s the
 store, connects an integration and an OAuth client, starts gunicorn on 127.0.0.1 (``--workers``,
-``--port``), and measures over HTTP. The client counts each page's objects without parsing the
+``--port``; its workers share their cache in Redis at ``--redis-url`` / ``BENCH_REDIS_URL`` when
+one answers, as in production), gives the store a new version (as a publication does, so each
+collection's count and page boundaries are read once during the pull, ``oneroster_api.paging``)
+and measures over HTTP. The client counts each page's objects without parsing the
 body (it shares the machine's cores with the server; each endpoint's first page is parsed and
 checked), so the figures are the server's:
 
 1. SDS's full pull: the five endpoints (``limit=5000``, ``filter=status='active'``), each paged
    by its own client thread as SDS does — pages, records, records/s, p50/p95/max page latency
-   (and the deepest page's), total seconds;
+   (and the deepest page's), total seconds, and the peak RSS of the server's workers (VmHWM) and
+   of the client;
 2. what PostgreSQL can stream: ``COPY (SELECT payload … ORDER BY sourced_id) TO STDOUT`` of the
    same rows, one connection — records, MB, seconds, and the ratio API/COPY (COPY seconds ÷ API
    seconds: 1.0 means the API serves as fast as PostgreSQL streams the payloads; goal ≥ 0.5);
@@ -42,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import BASE_DIR, bench_database_url, django_setup
+from common import BASE_DIR, bench_database_url, django_setup, peak_rss_mb, redis_answers
 
 BASE_PATH = "/ims/oneroster/v1p1"
 FULL_PULL = {  # endpoint → kind
@@ -92,6 +96,7 @@ def serve(database_url: str, *, workers: int, api_rate: str = "1000000/min", red
     log = tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log", delete=False)
     server = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
     origin = f"http://127.0.0.1:{port}"
+    SERVERS[origin] = server.pid
     try:
         _wait_until_up(f"{origin}{BASE_PATH}/openapi.json", server)
         yield origin
@@ -102,6 +107,22 @@ def serve(database_url: str, *, workers: int, api_rate: str = "1000000/min", red
         errors = sum(1 for line in log if " ERROR " in line or "Traceback" in line)
         print(f"server log: {log.name} ({errors} error lines)")
         log.close()
+
+
+SERVERS: dict[str, int] = {}  # origin → gunicorn master's pid, while :func:`serve` runs it
+
+
+def server_peak_rss_mb(origin: str) -> tuple[float, float]:
+    """(largest, sum of) the peak RSS (VmHWM, MB) of the gunicorn workers serving ``origin`` (Linux /proc)."""
+    master = SERVERS[origin]
+    peaks = []
+    with contextlib.suppress(OSError):
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        for pid in children:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+    return max(peaks, default=0.0), sum(peaks)
 
 
 def _wait_until_up(url: str, server: subprocess.Popen, timeout: float = 60) -> None:
@@ -264,6 +285,16 @@ def store_analyze() -> None:
             cursor.execute("VACUUM ANALYZE lis_publishedreference")
 
 
+def store_version_new() -> None:
+    """Give the store a new version, as a publication would (a write that changes no row still fires the
+    store's triggers), so the pull measured pays what the first pull after a publication pays: each
+    collection's count and page boundaries read once (``oneroster_api.paging``)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE lis_publishedobject SET status = status WHERE false")
+
+
 def credentials_create(school, name: str, count: int = 1) -> list[str]:
     """``count`` fresh OAuth clients (secret :data:`SECRET`) of an integration ``name`` for ``school``."""
     import uuid
@@ -378,6 +409,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--port", type=int, default=0, help="gunicorn's port (default: a free one)")
     parser.add_argument("--skip-delta", action="store_true", help="leave the data unchanged")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+                        help="the workers' shared cache, as in production (kept page bounds, rate limits); '' for none")
     parser.add_argument("--republish", action="store_true",
                         help="empty the school's store and publish it again before measuring (after a change to the write order)")
     args = parser.parse_args()
@@ -393,12 +426,18 @@ def main() -> None:
 
     school = dataset_ensure(BENCH_SCHOOL_CODE, args.students, args.teachers, prepare, republish=args.republish)
     (client_id,) = credentials_create(school, "Bench API")
-    with serve(url, workers=args.workers, port=args.port) as origin:
-        print(f"gunicorn: {args.workers} workers at {origin}; PostgreSQL {url.rsplit('/', 1)[-1]}", flush=True)
+    redis_url = args.redis_url if args.redis_url and redis_answers(args.redis_url) else ""
+    with serve(url, workers=args.workers, port=args.port, redis_url=redis_url) as origin:
+        print(f"gunicorn: {args.workers} workers at {origin}; PostgreSQL {url.rsplit('/', 1)[-1]}; cache in "
+              f"{redis_url or 'local memory (each worker keeps its own page bounds)'}", flush=True)  # fmt: skip
         client = Client(origin, client_id, SECRET)
         warm_up(client, args.workers)
+        store_version_new()
         pulls, api_seconds = full_pull(client, "status='active'")
         print_pulls("SDS full pull (limit=5000, filter=status='active')", pulls, api_seconds)
+        largest, together = server_peak_rss_mb(origin)
+        print(f"  peak RSS:     server worker {largest:.0f} MB (the {args.workers} together {together:.0f} MB); "
+              f"client {peak_rss_mb():.0f} MB")  # fmt: skip
         copy_records, copy_bytes, copy_seconds = copy_read(school.pk)
         print("== COPY read of the same payloads (COPY (SELECT payload … ORDER BY sourced_id) TO STDOUT)")
         print(f"  records:      {copy_records:,} ({copy_bytes / 1e6:,.0f} MB)")

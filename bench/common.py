@@ -64,3 +64,13 @@ def remove(temp_dir: str | None) -> None:
 def peak_rss_mb() -> float:
     """This process's peak resident set size in MB (Linux ru_maxrss is in KB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def redis_answers(url: str) -> bool:
+    """Whether a Redis server answers at ``url`` (within a second)."""
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False

@@ -23,7 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from api import FULL_PULL, SECRET, Client, credentials_create, dataset_ensure, percentile, serve, warm_up
-from common import bench_database_url, django_setup, remove
+from common import bench_database_url, django_setup, redis_answers, remove
 
 SCHOOL_CODE = "BENCHLOAD"
 
@@ -55,15 +55,6 @@ def greedy_client(origin: str, client_id: str, allowed: int) -> dict[int, int]:
         if statuses.get(429, 0) >= 50:
             break
     return statuses
-
-
-def redis_answers(url: str) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
 
 
 def main() -> None:

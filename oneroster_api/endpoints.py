@@ -56,6 +56,13 @@ class Endpoint:
         parts = [part for part in self.route.split("/") if not part.startswith("<")]
         return "-".join(parts) + ("-detail" if self.single else "")
 
+    @property
+    def store_only(self) -> bool:
+        """Whether the collection's SQL reads only the publication store, so its count and page
+        boundaries may be kept per store version (:mod:`oneroster_api.paging`)."""
+        join = getattr(self.join, "func", self.join)  # a functools.partial's function
+        return join is None or join in s.STORE_ONLY_JOINS
+
 
 # Top-level collections: route → (kind, subtype, wrapper).
 COLLECTIONS = {

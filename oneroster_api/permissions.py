@@ -80,6 +80,7 @@ class IsIntegrationClient(BasePermission):
             return False
         tenant_request_record(found)
         view.tenant = found.tenant
+        view.store_version = found.store_version
         return True
 
 

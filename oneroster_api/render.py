@@ -7,7 +7,9 @@ on the way out:
 * **the database assembles each object's text** (:class:`ObjectJSON`, the path of every request
   without ``fields=``): the payload read as JSON text, the three columns spliced in front, and
   every ``"href": "/ims/oneroster/v1p1/…`` rewritten with ``replace()`` — so Python only joins the
-  page's strings. A key ``"href"`` can only appear unescaped as a real key, never inside a string
+  page's strings. On PostgreSQL the spliced text (hrefs relative) is stored with each row by a
+  row trigger (``lis_publishedobject.rendered``, lis migration 0010), so the query only reads it
+  and runs the ``replace()``; a row without it is rendered in the query. A key ``"href"`` can only appear unescaped as a real key, never inside a string
   value (there its quotes are ``\"``), so the textual rewrite touches GUIDRefs only;
 * **the reference rendering** (:func:`rows` + :func:`object_text` + :func:`collection_body`) does
   the same in Python (one regular-expression pass over the finished text). It serves ``fields=``
@@ -30,17 +32,16 @@ from django.db.models.functions import Cast
 from lis.oneroster import BASE_PATH, format_datetime
 
 from .errors import warning_set
+from .paging import store_version
 from .query import QueryWarning
 
 Row = tuple  # (sourced_id, status, date_last_modified, payload_text)
 _HREF = re.compile(r'"href":\s*"' + re.escape(BASE_PATH + "/"))
 
 
-def rows(queryset: QuerySet) -> QuerySet:
-    """``queryset`` as :data:`Row` tuples; one SQL query whatever the page size."""
-    return queryset.annotate(payload_text=Cast("payload", TextField())).values_list(
-        "sourced_id", "status", "date_last_modified", "payload_text"
-    )
+def rows(queryset: QuerySet, *extra: Expression) -> QuerySet:
+    """``queryset`` as :data:`Row` tuples (``extra`` expressions appended); one SQL query whatever the page size."""
+    return queryset.values_list("sourced_id", "status", "date_last_modified", Cast("payload", TextField()), *extra)
 
 
 def object_text(row: Row, fields: tuple[str, ...] | None = None) -> str:
@@ -151,8 +152,14 @@ class ObjectJSON(Expression):
         return path.replace(f"{BASE_PATH}/", f"{escaped_origin}{BASE_PATH}/", 1)
 
     def as_postgresql(self, compiler, connection):
-        sql = _POSTGRESQL.format(**self._columns(compiler, connection))
-        return f"({sql})", [_HREF_PATH, self._absolute(_HREF_PATH)]
+        columns = self._columns(compiler, connection)
+        sql = _POSTGRESQL.format(**columns)
+        # The text the store keeps (lis migration 0010: a row trigger writes it with every row),
+        # else — a row written before that migration — rendered here.
+        table = columns["sid"].removesuffix(connection.ops.quote_name("sourced_id"))  # '"alias".' or ''
+        rendered = table + connection.ops.quote_name("rendered")
+        hrefs = [_HREF_PATH, self._absolute(_HREF_PATH)]
+        return f"COALESCE(replace({rendered}, %s, %s), ({sql}))", hrefs + hrefs
 
     def as_sqlite(self, compiler, connection):
         sql = _SQLITE.format(**self._columns(compiler, connection))
@@ -166,6 +173,15 @@ class ObjectJSON(Expression):
 def object_texts(queryset: QuerySet, origin: str) -> QuerySet:
     """``queryset`` as the JSON text of each object (:class:`ObjectJSON`), in its order; one query."""
     return queryset.values_list(ObjectJSON(origin), flat=True)
+
+
+def _versioned(results: Iterable[tuple], versions: set) -> list:
+    """The first column of each row; the last column (the store version the query saw) goes into ``versions``."""
+    firsts = []
+    for row in results:
+        versions.add(row[-1])
+        firsts.append(row[0] if len(row) == 2 else row[:-1])
+    return firsts
 
 
 def collection_text(wrapper: str, objects: Iterable[str], warnings: Iterable[QueryWarning] = ()) -> bytes:
@@ -187,12 +203,22 @@ def page_body(
     origin: str,
     fields: tuple[str, ...] | None = None,
     warnings: Iterable[QueryWarning] = (),
+    *,
+    versions: set | None = None,
 ) -> bytes:
     """A collection page's body from the ordered ``page`` queryset of ``PublishedObject`` rows; one query.
 
     Without ``fields`` the database renders every object (:class:`ObjectJSON`); a ``fields=``
     selection goes through the reference rendering, which parses each payload to pick keys.
+    With ``versions`` (a set), the query also reads the store version and adds it there
+    (:mod:`oneroster_api.paging` checks it against the bounds the page was cut with).
     """
+    if versions is not None:
+        if fields is None:
+            texts = _versioned(page.values_list(ObjectJSON(origin), store_version()), versions)
+            return collection_text(wrapper, texts, warnings)
+        selected = _versioned(rows(page, store_version()), versions)
+        return collection_body(wrapper, [object_text(row, fields) for row in selected], origin, warnings)
     if fields is None:
         return collection_text(wrapper, object_texts(page, origin), warnings)
     return collection_body(wrapper, [object_text(row, fields) for row in rows(page)], origin, warnings)

@@ -105,3 +105,21 @@ def classes_of_user(tenant: Tenant, *, user_id: str, role: str | None = None) ->
     if role:
         enrollments = enrollments.filter(subtype=role)
     return Q(sourced_id__in=enrollments.values("class_ref"))
+
+
+# The joins whose SQL reads only the store (PublishedObject, PublishedReference): a collection
+# joined by one of them changes only with the store version (oneroster_api.paging).
+# terms_of_school is not one: it reads the school's sourcedId from myschool's School table.
+STORE_ONLY_JOINS = frozenset(
+    {
+        owned_by_school_ref,
+        users_of_school,
+        enrollments_of_school_class,
+        users_of_school_class,
+        users_of_class,
+        classes_of_term,
+        grading_periods_of_term,
+        classes_of_course,
+        classes_of_user,
+    }
+)

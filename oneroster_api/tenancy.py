@@ -28,6 +28,8 @@ from lis.integrations.health import client_request_due, client_request_record
 from lis.models import IntegrationClient, IntegrationStatus, Kind, PublishedObject, PublishedStatus
 from lis.publication.lock import commit_order_filter, commit_order_wait
 
+from .paging import store_version
+
 
 class TenantRefused(Exception):
     """The application may not read any roster; ``str(exc)`` says why."""
@@ -74,15 +76,18 @@ class Tenant:
 @dataclass(frozen=True)
 class TenantClient:
     """What :func:`tenant_of_application` found: the :class:`Tenant` and the OAuth client it was
-    found through (``client_pk``, ``last_request_at``: when sync health last recorded a request)."""
+    found through (``client_pk``, ``last_request_at``: when sync health last recorded a request), and
+    the publication store's version read in the same query (``store_version``, ``None`` when unknown:
+    :mod:`oneroster_api.paging`)."""
 
     tenant: Tenant
     client_pk: int
     last_request_at: dt.datetime | None
+    store_version: int | None = None
 
 
 def tenant_of_application(application_id: int | None) -> TenantClient:
-    """The :class:`Tenant` of an OAuth application with its schools, and its client (one query; reads only).
+    """The :class:`Tenant` of an OAuth application with its schools, its client and the store version (one query; reads only).
 
     Raises :class:`TenantRefused` when the application has no integration client, and
     :class:`TenantSuspended` when its integration is suspended. Recording the request for sync
@@ -95,7 +100,7 @@ def tenant_of_application(application_id: int | None) -> TenantClient:
     if (waiting := commit_order_filter()) is not None:
         clients = clients.filter(waiting)
     rows = list(
-        clients.values_list(
+        clients.annotate(store_version=store_version()).values_list(
             "integration_id",
             "pk",
             "last_request_at",
@@ -103,6 +108,7 @@ def tenant_of_application(application_id: int | None) -> TenantClient:
             "integration__status",
             "integration__schools__id",
             "integration__schools__sync_settings__share_demographics",
+            "store_version",
             named=True,
         )
     )
@@ -127,7 +133,7 @@ def tenant_of_application(application_id: int | None) -> TenantClient:
         ),
         has_tenant_tombstones=until is not None and until > timezone.now(),
     )
-    return TenantClient(tenant, client.pk, client.last_request_at)
+    return TenantClient(tenant, client.pk, client.last_request_at, client.store_version)
 
 
 def tenant_request_record(found: TenantClient) -> None:

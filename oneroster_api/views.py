@@ -5,9 +5,12 @@ Each URL pattern is ``CollectionView`` or ``ObjectView`` bound to one
 anything but GET and HEAD), bearer-token authentication (401), the scope check (403), the
 tenant lookup (403 when the client has no integration, 401 when it is suspended), the
 per-application throttle (429), then the query: DRF's authentication, permission and throttle
-classes (:mod:`.permissions`). SQL per request is constant: the token, the integration,
-and for a collection the count and the page (for a single object: the object) — plus, at most
-once a minute per client, the UPDATE recording its last request for sync health.
+classes (:mod:`.permissions`). SQL per request is constant: the token, the integration (with
+the store version), and for a collection the page, preceded by the count and page boundaries
+when they are not kept for this store version yet (:mod:`.paging`; a collection whose SQL reads
+more than the store, or a ``sort=`` other than sourcedId, always counts) — for a single object:
+the object —, plus, at most once a minute per client, the UPDATE recording its last request for
+sync health. Only a publication committing in the middle of a request adds the count and page again.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from lis.models import PublishedObject
 from lis.oneroster import BASE_PATH
 
 from .conf import api_setting
@@ -31,7 +33,8 @@ from .permissions import ApplicationRateThrottle, ClientCredentialsAuthenticatio
 from .query import parse_fields, parse_query
 from .schema.openapi import OneRosterAutoSchema
 from .render import object_body, page_body
-from .selectors import page_keys, published_for_tenant
+from .paging import Pager
+from .selectors import published_for_tenant
 from .tenancy import Tenant
 
 JSON = "application/json"
@@ -61,6 +64,7 @@ class OneRosterView(APIView):
     http_method_names = ["get", "head"]  # OPTIONS and every writing method: 405
     schema = OneRosterAutoSchema()  # the OpenAPI description of each endpoint (schema/openapi.py)
     tenant: Tenant
+    store_version: int | None = None  # read with the tenant (IsIntegrationClient); oneroster_api.paging
 
     def get_exception_handler(self):
         return exception_handler
@@ -96,12 +100,16 @@ class CollectionView(OneRosterView):
             max_limit=api_setting("MAX_LIMIT"),
         )
         queryset = self.queryset(url_kwargs).filter(query.where)
-        total = queryset.count()
-        # Deferred join: the page's keys first (an index-only scan of published_page_keys for the
-        # default order, from whichever end is nearer), then only those rows' payloads.
-        keys = page_keys(queryset, query.ordering, offset=query.offset, limit=query.limit, total=total)
-        page = PublishedObject.objects.filter(pk__in=keys).order_by(*query.ordering)
-        body = page_body(self.endpoint.wrapper, page, self.origin(request), query.fields, query.warnings)
+        # The count and page boundaries kept for this store version (paging): a page starts after
+        # the boundary below its offset, so no page counts the collection or walks a long OFFSET.
+        pager = Pager(queryset, query.ordering, version=self.store_version, keyed=self.endpoint.store_only)
+        total, page = pager.page(offset=query.offset, limit=query.limit)
+        versions = set() if pager.bounds is not None else None
+        body = page_body(self.endpoint.wrapper, page, self.origin(request), query.fields, query.warnings, versions=versions)
+        if versions is not None and pager.stale(versions, offset=query.offset):
+            # A publication committed between the lookup and the page: count and page again, as before kept bounds.
+            total, page = pager.recount(offset=query.offset, limit=query.limit)
+            body = page_body(self.endpoint.wrapper, page, self.origin(request), query.fields, query.warnings)
         response = HttpResponse(body, content_type=JSON)
         response["X-Total-Count"] = str(total)
         response["Link"] = link_header(request, total=total, limit=query.limit, offset=query.offset)

@@ -243,3 +243,24 @@ class PublicationStageReference(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id}: {self.kind} {self.obj_sourced_id}.{self.name} → {self.sourced_id}"
+
+
+class PublishedStoreVersion(models.Model):
+    """The publication store's version: one row (``id`` 1) whose ``version`` changes with every write to the store.
+
+    Database triggers set it (migration ``0009_pull_pages``), so no write can miss it: on
+    PostgreSQL a statement-level trigger on ``lis_publishedobject`` and ``lis_publishedreference``
+    (INSERT, UPDATE, DELETE, TRUNCATE) sets it to the next value of the sequence
+    ``lis_store_version_seq`` in the writing transaction; on SQLite row-level triggers set it to a
+    random 63-bit number. A reader that sees a version sees exactly the store committed with it,
+    and a value is never reused for another state (a sequence never gives a number twice, even
+    after a rollback; SQLite's random values are unique with odds of 2⁻⁶³ per pair). The API keys
+    the count and page boundaries it keeps for a collection by this version
+    (:mod:`oneroster_api.paging`). No row (a flushed test database) means "unknown": the API then
+    counts and pages as if nothing were kept.
+    """
+
+    version = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"store version {self.version}"

@@ -42,7 +42,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from lis.conf import lis_setting
-from lis.models import PublicationRun, PublishedObject, RunStatus, RunTrigger, SchoolChange, UsersToPublish
+from lis.models import Kind, PublicationRun, PublishedObject, RunStatus, RunTrigger, SchoolChange, UsersToPublish
 from myschool import models as m
 from myschool.emails.usernames import USERNAME_LOWER, with_username_lower
 
@@ -221,6 +221,9 @@ class IncrementalPublisher(ChangeTrackingPublisher):
         data.affected = affected
         self.data = data
         for kind, records in data.records():
+            if kind == Kind.ORG:  # as the full run: the school org and its district org at most
+                records = list(records)
+                self.districts_named = {r.refs["parent_ref"] for r in records if r.refs.get("parent_ref")}
             produced = self.diff_kind(kind, records)
             if kind in FULL_KINDS:
                 deleted = self.tombstone_missing(kind, produced)
@@ -238,7 +241,7 @@ class IncrementalPublisher(ChangeTrackingPublisher):
         active = PublishedObject.objects.filter(school=self.school, kind=kind, status=ACTIVE, tenant=0)
         for chunk in _chunks(sourced_ids - produced):
             gone.extend(active.filter(sourced_id__in=chunk).values_list("pk", "sourced_id", "date_last_modified"))
-        if self.write and gone:
+        if gone:
             self.tombstone(gone, kind)
         examples = PublishedObject.objects.filter(pk__in=[row[0] for row in gone[:EXAMPLES]]).values_list("sourced_id", "payload")
         self.changes[kind].note("deleted", len(gone), [describe(kind, sid, payload) for sid, payload in examples])

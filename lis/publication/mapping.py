@@ -16,6 +16,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
+from lis.models import Kind
 from lis.oneroster import format_date, guid_ref
 from myschool.models import split_list
 
@@ -62,9 +63,9 @@ class PublishedRecord:
 
 def describe(kind: str, sourced_id: str, payload: dict) -> str:
     """A short human description of a published object for previews and run logs."""
-    if kind == "enrollment":
+    if kind == Kind.ENROLLMENT:
         name = f"{payload.get('role')} {payload['user']['sourcedId']} in {payload['class']['sourcedId']}"
-    elif kind == "demographics":
+    elif kind == Kind.DEMOGRAPHICS:
         name = "demographics"
     else:
         name = payload.get("title") or payload.get("name") or payload.get("username") or kind
@@ -104,14 +105,14 @@ def org_for_school(*, sourced_id: str, name: str, code: str, district_sourced_id
     if district_sourced_id:
         payload["parent"] = guid_ref("org", district_sourced_id)
         refs["parent_ref"] = district_sourced_id
-    return PublishedRecord("org", sourced_id, payload, subtype="school", refs=refs)
+    return PublishedRecord(Kind.ORG, sourced_id, payload, subtype="school", refs=refs)
 
 
 def org_for_district(*, sourced_id: str, name: str, code: str) -> PublishedRecord:
     """A school group → org ``type=district``, shared by its schools (no ``children``, so every
     school's run computes the same payload)."""
     payload = {"name": name, "type": "district", "identifier": code or sourced_id}
-    return PublishedRecord("org", sourced_id, payload, subtype="district", shared=True)
+    return PublishedRecord(Kind.ORG, sourced_id, payload, subtype="district", shared=True)
 
 
 # academic sessions --------------------------------------------------------------------------
@@ -129,7 +130,7 @@ def session_for_year(
         "children": [guid_ref("academicSession", t) for t in term_sourced_ids],
         "schoolYear": school_year(end_date),
     }
-    return PublishedRecord("academicSession", sourced_id, payload, subtype="schoolYear")
+    return PublishedRecord(Kind.ACADEMIC_SESSION, sourced_id, payload, subtype="schoolYear")
 
 
 def session_for_term(
@@ -144,7 +145,7 @@ def session_for_term(
         "parent": guid_ref("academicSession", year_sourced_id),
         "schoolYear": school_year(year_end),
     }
-    return PublishedRecord("academicSession", sourced_id, payload, subtype="term", refs={"parent_ref": year_sourced_id})
+    return PublishedRecord(Kind.ACADEMIC_SESSION, sourced_id, payload, subtype="term", refs={"parent_ref": year_sourced_id})
 
 
 # courses and classes ------------------------------------------------------------------------
@@ -178,7 +179,7 @@ def course_for_subject(
         "subjectCodes": _listed(subject_code),
     }
     return PublishedRecord(
-        "course", sourced_id, payload, refs={"school_ref": school_sourced_id, "year_ref": year_sourced_id}
+        Kind.COURSE, sourced_id, payload, refs={"school_ref": school_sourced_id, "year_ref": year_sourced_id}
     )
 
 
@@ -195,7 +196,7 @@ def homeroom_course(*, school_sourced_id: str, year_sourced_id: str) -> Publishe
         "subjectCodes": [],
     }
     return PublishedRecord(
-        "course", sourced_id, payload, refs={"school_ref": school_sourced_id, "year_ref": year_sourced_id}
+        Kind.COURSE, sourced_id, payload, refs={"school_ref": school_sourced_id, "year_ref": year_sourced_id}
     )
 
 
@@ -230,7 +231,7 @@ def _class(
         "periods": periods,
     }
     return PublishedRecord(
-        "class",
+        Kind.CLASS,
         sourced_id,
         payload,
         subtype=class_type,
@@ -342,7 +343,7 @@ def user_record(
         "grades": grades,
         "userIds": [],
     }
-    return PublishedRecord("user", sourced_id, payload, subtype=role, lists={"orgs": orgs})
+    return PublishedRecord(Kind.USER, sourced_id, payload, subtype=role, lists={"orgs": orgs})
 
 
 def enrollment_record(
@@ -370,7 +371,7 @@ def enrollment_record(
     if end_date:
         payload["endDate"] = format_date(end_date)
     return PublishedRecord(
-        "enrollment",
+        Kind.ENROLLMENT,
         sourced_id,
         payload,
         subtype=role,
@@ -387,4 +388,4 @@ def demographics_record(*, sourced_id: str, birth_date: dt.date | None, sex: str
         payload["birthDate"] = format_date(birth_date)
     if sex:
         payload["sex"] = sex
-    return PublishedRecord("demographics", sourced_id, payload)
+    return PublishedRecord(Kind.DEMOGRAPHICS, sourced_id, payload)

@@ -317,8 +317,11 @@ def test_sql_queries_per_page_do_not_depend_on_limit(api, roster_a, token_a, pat
     small = count_queries(api, path, token_a, limit="10", filter="status='active'")
     large = count_queries(api, path, token_a, limit="5000", filter="status='active'")
     selected = count_queries(api, path, token_a, limit="5000", fields="sourcedId,status")
-    # the token, the integration, the count, the page
-    assert small == large == selected == 4
+    # The token, the integration (with the store version), the page: the count and page boundaries
+    # were read by count_queries' first request and are kept for this store version (issue 19,
+    # oneroster_api.paging). /schools/{id}/terms reads the school table, so it counts every time.
+    expected = 4 if path.endswith("/terms") else 3
+    assert small == large == selected == expected
 
 
 @pytest.mark.django_db
