@@ -49,6 +49,7 @@ from myschool.emails.usernames import USERNAME_LOWER, with_username_lower
 from .collect import SchoolData
 from .service import ACTIVE, EXAMPLES, GUARDED_KINDS, _Publisher
 from .mapping import describe, homeroom_course_id
+from .people import LinkedPeople
 
 IN_CHUNK = 2000  # sourcedIds per IN (...) list: far below SQLite's (32,766) and PostgreSQL's (65,535) parameter limits
 FULL_KINDS = ("org", "academicSession")
@@ -129,11 +130,27 @@ class _Narrowed:
         return self.iterator()
 
 
+class _LinkedPeople(LinkedPeople):
+    """:class:`~lis.publication.people.LinkedPeople` that skips its search (a join over the school's
+    people and stored users) when no record of ``model`` is linked at all: there is no group then."""
+
+    def groups(self, model):
+        if model not in self._groups and not model.objects.filter(same_person_as__isnull=False).exists():
+            self._groups[model] = []
+        return super().groups(model)
+
+
 class ChangedSchoolData(SchoolData):
     """:class:`~lis.publication.collect.SchoolData` reading only the affected sourcedIds of users,
     classes, enrollments and demographics (``affected``: kind → set; None reads everything)."""
 
     affected: dict[str, set[str]] | None = None
+
+    @property
+    def linked(self) -> LinkedPeople:
+        if not hasattr(self, "_linked"):
+            self._linked = _LinkedPeople(self.school, {model: self.people(model) for model in (m.Student, m.Teacher)})
+        return self._linked
 
     def only(self, kind: str, rows, field: str = "sourced_id"):
         if self.affected is None or kind in FULL_KINDS:
