@@ -131,13 +131,27 @@ class StageWriter:
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})", rows)
 
     # rows -------------------------------------------------------------------------------------
+    def _payload_text(self):
+        """How a record's payload becomes the stage's JSON text.
+
+        PostgreSQL keeps ``jsonb``, which does not depend on the text (key order, spaces,
+        escapes), so the record's canonical JSON — already made for its hash — is sent as it
+        is. SQLite keeps the text as given and the API serves it, so there it is the text
+        Django writes for a JSONField (``json.dumps`` with its defaults), as before.
+        """
+        if self.db.vendor == "postgresql":
+            return lambda record: record.canonical.decode()
+        return lambda record: json.dumps(record.payload)
+
     def creates(self, records: list[PublishedRecord], owner) -> None:
         """Stage the creation of ``records``; ``owner(record)`` is the owning school's pk."""
-        self.add(StageOperation.CREATE, [_row(StageOperation.CREATE, r, owner(r)) for r in records], _references(records))
+        text = self._payload_text()
+        self.add(StageOperation.CREATE, [_row(StageOperation.CREATE, r, owner(r), text) for r in records], _references(records))
 
     def updates(self, updates: list[tuple[int, PublishedRecord, dt.datetime]], owner) -> None:
         """Stage updates: ``(store pk, record, the row's date_last_modified as read)``."""
-        rows = [_row(StageOperation.UPDATE, r, owner(r), target=pk, seen=seen) for pk, r, seen in updates]
+        text = self._payload_text()
+        rows = [_row(StageOperation.UPDATE, r, owner(r), text, target=pk, seen=seen) for pk, r, seen in updates]
         self.add(StageOperation.UPDATE, rows, _references(r for _, r, _ in updates))
 
     def tombstones(self, kind: str, rows: list[tuple[int, str, dt.datetime]]) -> None:
@@ -149,12 +163,16 @@ class StageWriter:
         self.add(StageOperation.TOMBSTONE, staged, [])
 
 
-def _row(operation: str, record: PublishedRecord, owner: int | None, *, target=None, seen=None) -> tuple:
-    payload = json.dumps(record.payload)  # the text Django writes for a JSONField (SQLite keeps it as given)
+def _row(operation: str, record: PublishedRecord, owner: int | None, text, *, target=None, seen=None) -> tuple:
+    """One stage row (:data:`STAGE_COLUMNS` after ``run_id``); ``text(record)`` is the payload's JSON text."""
+    refs = record.refs
     return (
-        operation, record.kind, record.sourced_id, target, seen, owner, record.subtype, payload, record.content_hash,
-        *(record.refs.get(column) for column in REF_COLUMNS),
+        operation, record.kind, record.sourced_id, target, seen, owner, record.subtype, text(record), record.content_hash,
+        *([refs.get(column) for column in REF_COLUMNS] if refs else _NO_REFS),
     )
+
+
+_NO_REFS = (None,) * len(REF_COLUMNS)
 
 
 def _references(records: Iterable[PublishedRecord]) -> list[tuple]:
