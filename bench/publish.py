@@ -17,6 +17,9 @@ and how long it held it from stamp to commit (the most an API request waits).
 publications, so the first publication can be timed again without rebuilding a 50,000-student
 school. ``--profile DIR`` writes each run's cProfile statistics to ``DIR/<phase>.prof`` and
 prints the top functions by cumulative time (profiling slows the run: time it without).
+``--sql-top N`` prints the N SQL statements (numbers folded) that took the most time in total,
+as Django's cursor saw them: the stage writer's BEGIN/COMMIT are in, its COPY and the run's
+final COMMIT (deferred foreign-key checks) are not.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ def prepare(students: int, teachers: int, *, reuse: bool = False) -> None:
     school = m.School.objects.filter(code=BENCH_SCHOOL_CODE).first()
     if school is not None:
         started = time.perf_counter()
+        if reuse and not m.School.objects.exclude(pk=school.pk).exists():
+            _truncate_store()  # the bench school is alone: faster than deleting 500,000 objects
         published_objects_delete(PublishedObject.objects.filter(school=school))
         published_objects_delete(PublishedObject.objects.filter(school=None))
         PublicationRun.objects.filter(school=school).delete()
@@ -73,6 +78,16 @@ def _tick_everything(school) -> None:
             )
 
 
+def _truncate_store() -> None:
+    from django.db import connection
+
+    from lis.models import PublishedObject, PublishedReference
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {PublishedReference._meta.db_table}, {PublishedObject._meta.db_table}")
+
+
 def _analyze() -> None:
     from django.db import connection
 
@@ -101,7 +116,31 @@ def change_one_percent() -> None:
             m.CourseStudent.objects.filter(pk__in=doomed[start : start + 2000]).delete()
 
 
-def publish(label: str, profile_dir: str = "") -> None:
+def _sql_timing():
+    """Record (calls, seconds) per SQL statement shape from now on; returns the dict."""
+    import re
+    from collections import defaultdict
+
+    from django.db.backends import utils
+
+    timings = defaultdict(lambda: [0, 0.0])
+    real_execute = utils.CursorWrapper.execute
+
+    def execute(self, sql, params=None):
+        before = time.perf_counter()
+        try:
+            return real_execute(self, sql, params)
+        finally:
+            shape = re.sub(r"\d+", "N", re.sub(r"%s(, %s)+", "%s…", sql))[:150]
+            timing = timings[shape]
+            timing[0] += 1
+            timing[1] += time.perf_counter() - before
+
+    utils.CursorWrapper.execute = execute
+    return timings
+
+
+def publish(label: str, profile_dir: str = "", sql_top: int = 0) -> None:
     from django.db import connection
 
     from lis.publication import publish_school
@@ -126,6 +165,7 @@ def publish(label: str, profile_dir: str = "") -> None:
 
     CommitOrderLock.acquire, CommitOrderLock.release = timed_acquire, timed_release
     school = School.objects.get(code=BENCH_SCHOOL_CODE)
+    timings = _sql_timing() if sql_top else None
     profiler = None
     if profile_dir:
         import cProfile
@@ -155,6 +195,10 @@ def publish(label: str, profile_dir: str = "") -> None:
     print(f"seconds:  {seconds:.1f}")
     print(f"rows/s:   {rows / seconds:,.0f}")
     print(f"peak RSS: {peak_rss_mb():.0f} MB")
+    if timings is not None:
+        print(f"SQL through Django's cursor: {sum(t[1] for t in timings.values()):.1f} s; the top {sql_top}:")
+        for shape, (calls, spent) in sorted(timings.items(), key=lambda item: -item[1][1])[:sql_top]:
+            print(f"  {spent:8.2f} s {calls:6,}×  {shape}")
     if "acquire" in window:
         print(
             f"commit-order lock: taken in {window['acquire'] * 1000:.1f} ms ({window['acquire'] / seconds:.2%} of the run); "
@@ -168,6 +212,7 @@ def main() -> None:
     parser.add_argument("--teachers", type=int, default=90)
     parser.add_argument("--reuse", action="store_true", help="keep an already built bench school of the same size")
     parser.add_argument("--profile", metavar="DIR", default="", help="write cProfile statistics of each run to DIR")
+    parser.add_argument("--sql-top", type=int, default=0, metavar="N", help="print the N costliest SQL statement shapes")
     parser.add_argument("--phase", choices=["prepare", "first", "incremental"], help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -179,7 +224,7 @@ def main() -> None:
             return
         if args.phase == "incremental":
             change_one_percent()
-        publish("first publication" if args.phase == "first" else "incremental publication, 1% changed", args.profile)
+        publish("first publication" if args.phase == "first" else "incremental publication, 1% changed", args.profile, args.sql_top)
         return
 
     # The parent stays small: a child's peak RSS starts from its parent's size at fork.
@@ -191,7 +236,8 @@ def main() -> None:
             subprocess.run(
                 [sys.executable, __file__, "--phase", phase, "--database-url", url,
                  "--students", str(args.students), "--teachers", str(args.teachers),
-                 *(["--reuse"] if args.reuse else []), *(["--profile", args.profile] if args.profile else [])],
+                 *(["--reuse"] if args.reuse else []), *(["--profile", args.profile] if args.profile else []),
+                 *(["--sql-top", str(args.sql_top)] if args.sql_top else [])],
                 check=True,
             )
     finally:

@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Iterable
 from contextlib import contextmanager
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 
 from lis.models import (
     PublicationRun,
@@ -95,7 +95,9 @@ class StageWriter:
                 yield
             return
         with self.db.cursor() as cursor:
-            cursor.execute("BEGIN IMMEDIATE" if self.db.vendor == "sqlite" else "BEGIN")
+            # PostgreSQL: the stage's commits need not wait for the disk. If the server stops, the run
+            # stops with it, and the apply's (synchronous) commit writes every earlier commit first.
+            cursor.execute("BEGIN IMMEDIATE" if self.db.vendor == "sqlite" else "BEGIN; SET LOCAL synchronous_commit TO OFF")
             try:
                 yield
             except BaseException:
@@ -244,7 +246,14 @@ def _expect(written: int, staged: int, what: str) -> None:
 
 
 def stage_clear(run_ids: Iterable[int]) -> None:
-    """Delete the stage rows of ``run_ids``, in batches (each its own short statement outside a transaction)."""
+    """Delete the stage rows of ``run_ids``, in batches (each its own short statement outside a transaction).
+
+    On PostgreSQL, when the stage holds no other run's rows and no one else is using it, it is
+    emptied with ``TRUNCATE`` instead (:func:`_truncate_if_alone`).
+    """
+    run_ids = list(run_ids)
+    if _truncate_if_alone(run_ids):
+        return
     for run_id in run_ids:
         for model in (PublicationStageReference, PublicationStage):
             table = _quote(model._meta.db_table)
@@ -256,6 +265,37 @@ def stage_clear(run_ids: Iterable[int]) -> None:
                     )
                     if cursor.rowcount < CLEAR_BATCH:
                         break
+
+
+def _truncate_if_alone(run_ids: list[int]) -> bool:
+    """PostgreSQL: ``TRUNCATE`` the stage if it holds only the rows of ``run_ids``; True when it did.
+
+    Deleting a first publication's 500,000 stage rows costs seconds and leaves as many dead rows
+    for VACUUM; ``TRUNCATE`` costs milliseconds. It needs the tables to itself for that moment:
+    ``LOCK … NOWAIT`` gives up at once (and the rows are deleted in batches as before) when another
+    run is writing or applying its stage; a run that starts staging meanwhile waits those
+    milliseconds. Other runs' rows (of another school, alive) are never touched.
+    """
+    if connection.vendor != "postgresql" or not run_ids:
+        return False
+    stage, stage_ref = _quote(PublicationStage._meta.db_table), _quote(PublicationStageReference._meta.db_table)
+    low, high = min(run_ids), max(run_ids)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {stage}, {stage_ref} IN ACCESS EXCLUSIVE MODE NOWAIT")
+            # Each arm an index range scan (run_id leads an index of both tables) that stops at its first row.
+            others = " UNION ALL ".join(
+                f"(SELECT 1 FROM {table} WHERE {where} LIMIT 1)"
+                for table in (stage, stage_ref)
+                for where in ("run_id < %s", "run_id > %s", "run_id > %s AND run_id < %s AND run_id <> ALL(%s)")
+            )
+            cursor.execute(others, [low, high, low, high, run_ids] * 2)
+            if cursor.fetchone() is not None:
+                return False
+            cursor.execute(f"TRUNCATE {stage}, {stage_ref}")
+            return True
+    except OperationalError:  # the lock is not free: another run uses the stage now
+        return False
 
 
 def stage_clear_dead(running: PublicationRun) -> None:
