@@ -100,11 +100,12 @@ class PublishedObject(SingleReferences):
             models.Index(fields=["kind", "date_last_modified"], name="published_kind_modified"),
             models.Index(fields=["school", "kind", "status"], name="published_school_kind"),
             models.Index(fields=["kind", "subtype", "status"], name="published_kind_subtype"),
-            models.Index(fields=["kind", "school_ref"], name="published_kind_school_ref"),
-            models.Index(fields=["kind", "class_ref"], name="published_kind_class_ref"),
-            models.Index(fields=["kind", "user_ref"], name="published_kind_user_ref"),
-            models.Index(fields=["kind", "course_ref"], name="published_kind_course_ref"),
-            models.Index(fields=["kind", "parent_ref"], name="published_kind_parent_ref"),
+            # Only the rows that have the reference (a lookup always names one): most rows have none
+            # of parent_ref and course_ref, and each index entry costs every row a publication inserts.
+            *(
+                models.Index(fields=["kind", ref], name=f"published_kind_{ref}", condition=models.Q(**{f"{ref}__isnull": False}))
+                for ref in ("school_ref", "class_ref", "user_ref", "course_ref", "parent_ref")
+            ),
             models.Index(fields=["tenant", "kind"], condition=models.Q(tenant__gt=0), name="published_tenant_copies"),
         ]
 

@@ -274,9 +274,10 @@ def _truncate_if_alone(run_ids: list[int]) -> bool:
     for VACUUM; ``TRUNCATE`` costs milliseconds. It needs the tables to itself for that moment:
     ``LOCK … NOWAIT`` gives up at once (and the rows are deleted in batches as before) when another
     run is writing or applying its stage; a run that starts staging meanwhile waits those
-    milliseconds. Other runs' rows (of another school, alive) are never touched.
+    milliseconds. Other runs' rows (of another school, alive) are never touched. Not inside a
+    caller's transaction, which would keep the tables locked until it ends.
     """
-    if connection.vendor != "postgresql" or not run_ids:
+    if connection.vendor != "postgresql" or not run_ids or connection.in_atomic_block:
         return False
     stage, stage_ref = _quote(PublicationStage._meta.db_table), _quote(PublicationStageReference._meta.db_table)
     low, high = min(run_ids), max(run_ids)
