@@ -45,7 +45,7 @@ from myschool.emails.people import MODELS, NUMBER_FIELDS
 from myschool.selectors import also_at
 
 from .models import ClassSelection, CourseSelection, Integration, SchoolSyncSettings, UsersToPublish
-from .selectors import in_ticked_group, people_to_publish
+from .publication.selectors import in_ticked_group, people_to_publish
 from .selection.selectors import class_selections_with_counts, course_selections_with_counts, school_sync_settings
 
 EXAMPLES = 10

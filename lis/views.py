@@ -27,6 +27,7 @@ from lis.integrations.crypto import failure_record, failures_retry_after
 from lis.integrations.handoff import HandoffUnavailable, handoff_confirm, handoff_reveal
 from lis.integrations.services import TransitionRefused
 from lis.oneroster import BASE_PATH
+from myschool.clientip import client_ip
 from myschool.links import public_url
 
 TEMPLATE = "lis/handoff.html"
@@ -48,7 +49,7 @@ def handoff_page(request: HttpRequest) -> HttpResponse:
     """GET: the reveal button. POST: reveal or confirm (see the module docstring)."""
     if request.method == "GET":
         return _page(request, "start")
-    ip = request.META.get("REMOTE_ADDR") or None
+    ip = client_ip(request) or None
     retry_after = failures_retry_after(ip or "")
     if retry_after is not None:
         response = _page(request, "unavailable", status=429)

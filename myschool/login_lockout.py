@@ -20,6 +20,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from .clientip import client_ip
+
 TEMPLATE = "admin/lockout.html"
 
 
@@ -34,7 +36,7 @@ def lockout_ends_at(request: HttpRequest, username: str | None, *, now: dt.datet
     plus ``AXES_COOLOFF_TIME``; ``now`` plus the cool-off when no failure is on record."""
     now = now or timezone.now()
     last = AccessAttempt.objects.filter(
-        username=username, ip_address=getattr(request, "axes_ip_address", request.META.get("REMOTE_ADDR"))
+        username=username, ip_address=getattr(request, "axes_ip_address", None) or client_ip(request)
     ).aggregate(last=Max("attempt_time"))["last"]
     return (last or now) + get_cool_off(request)
 

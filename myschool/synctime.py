@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 FORMAT = "%Y-%m-%d %H:%M"
 # Paths whose pages show times to people (the API keeps UTC, as OneRoster requires).
@@ -33,6 +35,16 @@ def sync_time(value: dt.datetime | None, *, empty: str = "—") -> str:
         return empty
     local = value.astimezone(sync_zone())
     return f"{local:{FORMAT}} {local.tzname()}"
+
+
+def sync_time_html(value: dt.datetime | None, *, empty: str = "—") -> SafeString | str:
+    """:func:`sync_time` for an HTML cell: the date and the time each kept whole
+    (``<span class="nowrap">2026-12-01</span> <span class="nowrap">09:30 CET</span>``), so a narrow
+    column breaks between them, never inside the date (browsers break after a hyphen); ``empty`` for None."""
+    if value is None:
+        return empty
+    date, _, time = sync_time(value).partition(" ")
+    return format_html('<span class="nowrap">{}</span> <span class="nowrap">{}</span>', date, time)
 
 
 def next_nightly_run(now: dt.datetime | None = None) -> dt.datetime:

@@ -16,15 +16,14 @@ from django.contrib.auth.models import Group
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils.html import format_html
 
-from myschool.admin import SCHOOL_FILTER, SchoolScopedAdmin
+from myschool.admin import SCHOOL_FILTER, SchoolScopedAdmin, sync_time_field
 from myschool.roles import SCHOOL_ADMINISTRATORS_GROUP, SUPPORT_GROUP
-from myschool.synctime import next_publication_text, sync_time
+from myschool.synctime import next_publication_text, sync_time_html
 
-from ..models import (
-    FeatureGrant, Kind, PublicationRun, PublishedObject, PublishedStatus, RunStatus, SchoolSyncSettings,
-)
-from ..operations import OperationRefused, publish_now
+from ..models import FeatureGrant, PublicationRun, RunStatus, SchoolSyncSettings
 from ..publication import publish_school
+from ..publication.runs import OperationRefused, publish_now
+from ..publication.selectors import latest_run, published_demographics_count
 from ..selection.services import SETTINGS_FIELDS, school_sync_settings_update
 from .confirm import confirmation_page, confirmed
 from .publication import confirm_held_runs
@@ -35,12 +34,13 @@ from .wording import summary_lines
 class FeatureGrantAdmin(SchoolScopedAdmin):
     """Map an LIS feature, for one school, to one Django group whose members may then use it."""
 
-    list_display = ["feature", "school", "group", "granted_by", "granted_at"]
+    list_display = ["feature", "school", "group", "granted_by", "granted"]
     list_filter = ["feature", SCHOOL_FILTER, ("group", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["school", "group", "granted_by"]
     search_fields = ["school__name", "school__code", "group__name"]
-    fields = ["feature", "school", "group", "granted_by", "granted_at"]
-    readonly_fields = ["granted_by", "granted_at"]
+    fields = ["feature", "school", "group", "granted_by", "granted"]
+    readonly_fields = ["granted_by", "granted"]
+    granted = sync_time_field("granted_at", "granted at")
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -109,12 +109,7 @@ class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
     def last_run(self, obj) -> str:
         if not obj.last_run_at:
             return "—"
-        # The date and the time each stay whole when the column is narrow ("2026-12-02 / 14:23 CET").
-        date, _, time = sync_time(obj.last_run_at).partition(" ")
-        return format_html(
-            '{} at <span class="nowrap">{}</span> <span class="nowrap">{}</span>',
-            RunStatus(obj.last_run_status).label, date, time,
-        )
+        return format_html("{} at {}", RunStatus(obj.last_run_status).label, sync_time_html(obj.last_run_at))
 
     @admin.action(description="Publish now (once per school per day)", permissions=["publish"])
     def publish_now(self, request, queryset):
@@ -151,7 +146,7 @@ class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
     def confirm_held(self, request, queryset):
         runs, missing = [], []
         for settings in queryset.select_related("school"):
-            latest = PublicationRun.objects.started().filter(school=settings.school).select_related("school").first()
+            latest = latest_run(settings.school)
             (runs if latest is not None else missing).append(latest or settings.school)
         for school in missing:
             self.message_user(request, f"{school}: there is no run to confirm.", messages.ERROR)
@@ -210,10 +205,3 @@ class SchoolSyncSettingsAdmin(SchoolScopedAdmin):
         values = {name: getattr(obj, name) for name in SETTINGS_FIELDS if not change or name in form.changed_data}
         settings, _ = school_sync_settings_update(school=obj.school, user=request.user, **values)
         obj.pk = settings.pk
-
-
-def published_demographics_count(school) -> int:
-    """How many demographics records of ``school`` SDS currently reads as active (one per shared student)."""
-    return PublishedObject.objects.filter(
-        school=school, tenant=0, kind=Kind.DEMOGRAPHICS, status=PublishedStatus.ACTIVE
-    ).count()

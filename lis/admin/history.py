@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from myschool.admin import ReadOnlyAdminMixin, SchoolScopedAdmin
+from myschool.admin import ReadOnlyAdminMixin, SchoolScopedAdmin, sync_time_field
 from myschool.scoping import sees_all_schools
 
 from ..models import SelectionChange
@@ -18,11 +18,12 @@ class SelectionChangeAdmin(ReadOnlyAdminMixin, SchoolScopedAdmin):
 
     change_list_template = ADVANCED_OPTIONS_CHANGE_LIST
     change_form_template = ADVANCED_OPTIONS_CHANGE_FORM
-    list_display = ["changed_at", "changed_by", "target", "field", "change"]
+    list_display = ["changed", "changed_by", "target", "field", "change"]
     list_filter = [SchoolFilter, "field"]
     list_select_related = ["changed_by", "school"]
     search_fields = ["target", "changed_by__username"]
     list_per_page = 100
+    changed = sync_time_field("changed_at", "changed at")
 
     def get_list_display(self, request):
         columns = list(super().get_list_display(request))

@@ -15,8 +15,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from myschool.admin import ReadOnlyAdminMixin, SchoolScopedAdmin
-from myschool.synctime import sync_time
+from myschool.admin import ReadOnlyAdminMixin, SchoolScopedAdmin, sync_time_field
+from myschool.synctime import sync_time_html
 
 from ..integrations.scope import integration_schools_removal, integration_schools_set
 from ..integrations.selectors import integration_schools_with_last_publication, integrations_with_health
@@ -27,7 +27,7 @@ from .lifecycle import LifecycleToolsMixin, lifecycle_admin_action
 
 
 def _when(value) -> str:
-    return sync_time(value)
+    return sync_time_html(value)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -52,16 +52,22 @@ class IntegrationClientInline(ReadOnlyInline):
     model = IntegrationClient
     verbose_name = "OAuth client"
     verbose_name_plural = "OAuth clients (SDS)"
-    fields = ["client_id", "state", "created_at", "last_token_at", "last_request_at", "retired_at"]
+    fields = ["client_id", "state", "created", "last_token", "last_request", "retired"]
     readonly_fields = fields
+    created = sync_time_field("created_at", "created at")
+    last_token = sync_time_field("last_token_at", "last token at")
+    last_request = sync_time_field("last_request_at", "last request at")
+    retired = sync_time_field("retired_at", "retired at")
 
 
 class CredentialHandoffInline(ReadOnlyInline):
     model = CredentialHandoff
     verbose_name = "credential handoff"
     verbose_name_plural = "Credential handoffs (links emailed to the key contact)"
-    fields = ["created_at", "created_by", "client_id", "expires_at", "outcome_text", "revealed", "reason"]
+    fields = ["created", "created_by", "client_id", "expires", "outcome_text", "revealed", "reason"]
     readonly_fields = fields
+    created = sync_time_field("created_at", "created at")
+    expires = sync_time_field("expires_at", "expires at")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("client", "created_by")
@@ -74,7 +80,7 @@ class CredentialHandoffInline(ReadOnlyInline):
     def outcome_text(self, handoff: CredentialHandoff) -> str:
         """``Open``, or the outcome and when: ``Confirmed in SDS at 2026-12-01 09:30 CET``."""
         outcome = handoff.get_outcome_display()
-        return f"{outcome} at {sync_time(handoff.closed_at)}" if handoff.closed_at else outcome
+        return format_html("{} at {}", outcome, sync_time_html(handoff.closed_at)) if handoff.closed_at else outcome
 
     @admin.display(description="revealed")
     def revealed(self, handoff: CredentialHandoff) -> str:
@@ -83,15 +89,16 @@ class CredentialHandoffInline(ReadOnlyInline):
             return "not yet"
         times = "once" if handoff.reveal_count == 1 else f"{handoff.reveal_count} times"
         where = f", from {handoff.revealed_ip}" if handoff.revealed_ip else ""
-        return f"{sync_time(handoff.revealed_at)}, {times}{where}"
+        return format_html("{}, {}{}", sync_time_html(handoff.revealed_at), times, where)
 
 
 class IntegrationEventInline(ReadOnlyInline):
     model = IntegrationEvent
     verbose_name = "event"
     verbose_name_plural = "Audit log"
-    fields = ["at", "kind", "actor", "ip", "reason", "detail"]
+    fields = ["when", "kind", "actor", "ip", "reason", "detail"]
     readonly_fields = fields
+    when = sync_time_field("at", "when")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
@@ -281,9 +288,10 @@ class IntegrationAdmin(LifecycleToolsMixin, SchoolScopedAdmin):
 class IntegrationEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit log of every integration, read-only (support)."""
 
-    list_display = ["at", "integration", "kind", "actor", "ip", "reason", "detail"]
+    list_display = ["when", "integration", "kind", "actor", "ip", "reason", "detail"]
     list_filter = ["kind"]
     list_select_related = ["integration", "actor"]
     search_fields = ["integration__name", "integration__tenant_id", "reason", "detail"]
     date_hierarchy = "at"
     list_per_page = 100
+    when = sync_time_field("at", "when")

@@ -1,7 +1,7 @@
 """Publication runs in the admin: support sees and confirms every run, a school its own, read-only.
 
-Also the pieces the LIS pages show about publication: "last published at … (N classes, M
-users)" (:func:`last_publication`) and the *preview of tonight* page (a dry run).
+Also the *preview of tonight* page (a dry run, with "last published at … (N classes, M users)":
+:func:`lis.publication.selectors.last_publication`).
 """
 
 from __future__ import annotations
@@ -9,49 +9,25 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from myschool.admin import SCHOOL_FILTER, SchoolScopedAdmin
+from myschool.admin import SCHOOL_FILTER, SchoolScopedAdmin, sync_time_field
 from myschool.models import School
 from myschool.scoping import scope_to_user
 from myschool.synctime import sync_time
 
-from ..models import PublicationRun, PublishedObject, PublishedStatus, RunStatus
-from ..operations import OperationRefused, confirm_held_run
+from ..models import PublicationRun, RunStatus
 from ..publication import publish_school
 from ..publication.collect import KIND_ORDER
+from ..publication.runs import OperationRefused, confirm_held_run
+from ..publication.selectors import last_publication
 from .confirm import confirmation_page, confirmed
 from .wording import CHANGE_WORDS, KIND_WORDS, changes_in_words
 
 CHANGES = ("created", "updated", "deleted", "unchanged")
-
-
-def last_publication(school_ids: list[int]) -> dict[int, dict]:
-    """school id → {"at": commit time of the last successful run or None, "classes": n, "users": n}.
-
-    ``classes``/``users`` count the school's active published objects. Two queries whatever the schools.
-    """
-    summary = {school_id: {"at": None, "classes": 0, "users": 0} for school_id in school_ids}
-    runs = (
-        PublicationRun.objects.filter(school_id__in=school_ids, status=RunStatus.SUCCEEDED)
-        .order_by("school_id", "-committed_at")
-        .values_list("school_id", "committed_at")
-    )
-    for school_id, committed_at in runs:
-        if summary[school_id]["at"] is None:
-            summary[school_id]["at"] = committed_at
-    counts = (
-        PublishedObject.objects.filter(school_id__in=school_ids, status=PublishedStatus.ACTIVE, kind__in=["class", "user"])
-        .values("school_id")
-        .annotate(classes=Count("pk", filter=Q(kind="class")), users=Count("pk", filter=Q(kind="user")))
-    )
-    for row in counts:
-        summary[row["school_id"]].update(classes=row["classes"], users=row["users"])
-    return summary
 
 
 @admin.register(PublicationRun)
@@ -61,7 +37,7 @@ class PublicationRunAdmin(SchoolScopedAdmin):
     after a confirmation page."""
 
     # Trigger and who started it share a column, so every column fits beside the sidebar at 1024 px.
-    list_display = ["started_at", "school", "started_by", "status", "changes", "finished_at"]
+    list_display = ["started", "school", "started_by", "status", "changes", "finished"]
     list_filter = [SCHOOL_FILTER, "status", "trigger"]
     list_select_related = ["school", "triggered_by", "confirms"]
     search_fields = ["school__name", "school__code", "error"]
@@ -72,6 +48,8 @@ class PublicationRunAdmin(SchoolScopedAdmin):
         "counts_table", "withheld", "purged", "hold_reason", "error", "mass_deletion", "confirms",
     ]
     readonly_fields = fields
+    started = sync_time_field("started_at", "started at")
+    finished = sync_time_field("finished_at", "finished at")
 
     def has_add_permission(self, request):
         return False

@@ -25,6 +25,7 @@ from myschool.scoping import scope_to_user, sees_all_schools, staff_school_id
 
 from ..models import ClassSelection, CourseSelection, SelectionChange
 from ..permissions import user_may_set_school_sync
+from ..publication.selectors import last_publication
 from ..readiness import school_readiness
 from ..selection.selectors import (
     class_selections_with_counts,
@@ -36,7 +37,6 @@ from ..selection.services import school_sync_settings_update, selections_set_syn
 from .confirm import confirmation_page, confirmed
 from .filters import GradeFilter, SchoolFilter, SyncedFilter, WithoutTeacherFilter, chosen_school_id
 from .ordering import NaturalOrderChangeList, natural_sorted
-from .publication import last_publication
 from .readiness import readiness_summary
 
 ADVANCED_OPTIONS_CHANGE_LIST = "admin/lis/advanced_options/change_list.html"

@@ -12,17 +12,17 @@ import re
 
 from myschool.models import Course, SchoolClass, Student, Subject, Teacher
 
-from ..models import PublishedObject
+from ..models import Kind, PublishedObject
 from ..publication.collect import KIND_ORDER
 
 KIND_WORDS = {
-    "org": ("school", "schools"),
-    "academicSession": ("year or term", "years and terms"),
-    "course": ("subject", "subjects"),
-    "class": ("course or class", "courses and classes"),
-    "user": ("student or teacher", "students and teachers"),
-    "enrollment": ("membership", "memberships (who is in which course or class)"),
-    "demographics": ("demographics record", "demographics"),
+    Kind.ORG: ("school", "schools"),
+    Kind.ACADEMIC_SESSION: ("year or term", "years and terms"),
+    Kind.COURSE: ("subject", "subjects"),
+    Kind.CLASS: ("course or class", "courses and classes"),
+    Kind.USER: ("student or teacher", "students and teachers"),
+    Kind.ENROLLMENT: ("membership", "memberships (who is in which course or class)"),
+    Kind.DEMOGRAPHICS: ("demographics record", "demographics"),
 }
 CHANGE_WORDS = {"created": "added to Microsoft", "updated": "changed", "deleted": "removed from Microsoft"}
 ENROLLMENT = re.compile(r"^(?P<role>\w+) (?P<user>\S+) in (?P<cls>\S+) \((?P<id>[^)]*)\)$")
@@ -39,10 +39,10 @@ def _names(ids: set[str]) -> dict[str, str]:
             names[person.sourced_id] = f"{person.given_name} {person.family_name}"
     missing = ids - names.keys()
     for sid, kind, payload in PublishedObject.objects.filter(sourced_id__in=missing).values_list("sourced_id", "kind", "payload"):
-        if kind == "user":
+        if kind == Kind.USER:
             names[sid] = f"{payload.get('givenName', '')} {payload.get('familyName', '')}".strip()
         elif payload.get("title"):
-            names[sid] = f"{'class' if kind == 'class' else 'subject'} {payload['title']}"
+            names[sid] = f"{'class' if kind == Kind.CLASS else 'subject'} {payload['title']}"
     return names
 
 
@@ -82,7 +82,7 @@ def changes_in_words(changes: dict) -> list[dict]:
 
 
 def _label(kind: str, label: str, names: dict[str, str]) -> str:
-    if kind == "enrollment" and (match := ENROLLMENT.match(label)):
+    if kind == Kind.ENROLLMENT and (match := ENROLLMENT.match(label)):
         return f"{match['role']} {names.get(match['user'], 'someone no longer in MySchool')} in {names.get(match['cls'], 'a group no longer in MySchool')}"
     if match := LABEL.match(label):
         return names.get(match["id"], match["name"])

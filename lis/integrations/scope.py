@@ -16,12 +16,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
 
-from lis.models import Integration, PublishedObject, PublishedStatus
+from lis.models import Integration, Kind, PublishedObject, PublishedStatus
 from myschool.models import School
 
 PLURALS = {
-    "org": "orgs", "academicSession": "academic sessions", "course": "courses", "class": "classes",
-    "user": "users", "enrollment": "enrollments", "demographics": "demographics records",
+    Kind.ORG: "orgs", Kind.ACADEMIC_SESSION: "academic sessions", Kind.COURSE: "courses", Kind.CLASS: "classes",
+    Kind.USER: "users", Kind.ENROLLMENT: "enrollments", Kind.DEMOGRAPHICS: "demographics records",
 }
 
 

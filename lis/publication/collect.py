@@ -42,10 +42,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, F, OuterRef
 
-from lis.models import ClassSelection, CourseSelection, SchoolSyncSettings
-from lis.selectors import people_to_publish
+from lis.models import ClassSelection, CourseSelection, Kind
+from lis.selection.selectors import school_sync_settings
 from myschool import models as m
 from myschool.emails import PersonKey, Problem, email_problems, email_tenant
 from myschool.emails.usernames import generated_usernames
@@ -53,6 +53,7 @@ from myschool.emails.usernames import generated_usernames
 from . import mapping
 from .mapping import PublishedRecord
 from .people import LinkedPeople, unlinked
+from .selectors import people_to_publish
 
 CHUNK = 2000
 
@@ -62,22 +63,16 @@ def _by_sourced_id(*sources: Iterable[PublishedRecord]) -> Iterator[PublishedRec
     return heapq.merge(*sources, key=attrgetter("sourced_id"))
 
 
-def _settings(school: m.School) -> SchoolSyncSettings:
-    try:
-        return school.sync_settings
-    except SchoolSyncSettings.DoesNotExist:
-        return SchoolSyncSettings(school=school)
-
-
 class SchoolData:
     """The selection of one school's active year that the publication reads (see the module docstring)."""
 
     def __init__(self, school: m.School):
         self.school = school
-        self.settings = _settings(school)
+        self.settings = school_sync_settings(school)
         self.year = school.active_year if self.settings.should_sync else None
         if self.year is not None:
-            self.terms = list(self.year.terms.order_by("start_date", "sourced_id").values_list("sourced_id", "name", "start_date", "end_date"))
+            terms = self.year.terms.order_by("start_date", "sourced_id")
+            self.terms = list(terms.values_list("sourced_id", "name", "start_date", "end_date", named=True))
             ticked_course = CourseSelection.objects.filter(course=OuterRef("pk"), sync=True)
             ticked_class = ClassSelection.objects.filter(school_class=OuterRef("pk"), sync=True)
             self.courses = m.Course.objects.filter(school=school, year=self.year).filter(Exists(ticked_course))
@@ -92,7 +87,7 @@ class SchoolData:
     @property
     def year_term_ids(self) -> list[str]:
         """Every term of the active year, or the year itself when it has none (a class needs one)."""
-        return [t[0] for t in self.terms] or [self.year.sourced_id]
+        return [term.sourced_id for term in self.terms] or [self.year.sourced_id]
 
     def people(self, model: type[m.Person]):
         """The active students or teachers to publish, per the school's switch, without the withheld ones."""
@@ -134,13 +129,13 @@ class SchoolData:
     def records(self) -> Iterator[tuple[str, Iterator[PublishedRecord]]]:
         """Yield ``(kind, records)`` for every kind in :data:`KIND_ORDER` (see the module docstring)."""
         producers = {
-            "org": self.orgs,
-            "academicSession": self.academic_sessions,
-            "course": self.courses_,
-            "class": self.classes_,
-            "user": self.users,
-            "enrollment": self.enrollments,
-            "demographics": self.demographics,
+            Kind.ORG: self.orgs,
+            Kind.ACADEMIC_SESSION: self.academic_sessions,
+            Kind.COURSE: self.courses_,
+            Kind.CLASS: self.classes_,
+            Kind.USER: self.users,
+            Kind.ENROLLMENT: self.enrollments,
+            Kind.DEMOGRAPHICS: self.demographics,
         }
         for kind in KIND_ORDER:
             yield kind, producers[kind]()
@@ -169,7 +164,7 @@ class SchoolData:
                 title=year.name,
                 start_date=year.start_date,
                 end_date=year.end_date,
-                term_sourced_ids=[t[0] for t in self.terms],
+                term_sourced_ids=[term.sourced_id for term in self.terms],
             )
         ]
         records += [
@@ -292,17 +287,24 @@ class SchoolData:
         yield from _by_sourced_id(*(self._enrollments(queryset, role, group) for queryset, role, group in sources))
 
     def _enrollments(self, queryset, role: str, group: str) -> Iterator[PublishedRecord]:
-        dates = ("begin_date", "end_date") if role == "student" else ("is_main_teacher",)
-        rows = queryset.order_by("sourced_id").values_list(
-            "sourced_id", f"{role}__sourced_id", f"{role}__same_person_as__sourced_id", f"{group}__sourced_id", *dates
+        own = ("begin_date", "end_date") if role == "student" else ("is_main_teacher",)
+        rows = (
+            queryset.order_by("sourced_id")
+            .annotate(
+                user_sid=F(f"{role}__sourced_id"),
+                main_sid=F(f"{role}__same_person_as__sourced_id"),
+                class_sid=F(f"{group}__sourced_id"),
+            )
+            .values_list("sourced_id", "user_sid", "main_sid", "class_sid", *own, named=True)
         )
-        for sourced_id, user_id, main_id, class_id, *extra in rows.iterator(CHUNK):
+        student = role == "student"
+        for row in rows.iterator(CHUNK):
             yield mapping.enrollment_record(
-                sourced_id=sourced_id, role=role, user_sourced_id=main_id or user_id, class_sourced_id=class_id,
-                school_sourced_id=self.school.sourced_id,
-                primary=bool(extra[0]) if role == "teacher" else False,
-                begin_date=extra[0] if role == "student" else None,
-                end_date=extra[1] if role == "student" else None,
+                sourced_id=row.sourced_id, role=role, user_sourced_id=row.main_sid or row.user_sid,
+                class_sourced_id=row.class_sid, school_sourced_id=self.school.sourced_id,
+                primary=False if student else bool(row.is_main_teacher),
+                begin_date=row.begin_date if student else None,
+                end_date=row.end_date if student else None,
             )
 
     def demographics(self) -> Iterator[PublishedRecord]:
@@ -331,4 +333,4 @@ class SchoolData:
                 yield record
 
 
-KIND_ORDER = ["org", "academicSession", "course", "class", "user", "enrollment", "demographics"]
+KIND_ORDER = [Kind.ORG, Kind.ACADEMIC_SESSION, Kind.COURSE, Kind.CLASS, Kind.USER, Kind.ENROLLMENT, Kind.DEMOGRAPHICS]

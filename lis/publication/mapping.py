@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from lis.models import Kind
 from lis.oneroster import format_date, guid_ref
 from myschool.models import split_list
 
@@ -87,9 +88,9 @@ def canonical_json(payload: dict) -> bytes:
 
 def describe(kind: str, sourced_id: str, payload: dict) -> str:
     """A short human description of a published object for previews and run logs."""
-    if kind == "enrollment":
+    if kind == Kind.ENROLLMENT:
         name = f"{payload.get('role')} {payload['user']['sourcedId']} in {payload['class']['sourcedId']}"
-    elif kind == "demographics":
+    elif kind == Kind.DEMOGRAPHICS:
         name = "demographics"
     else:
         name = payload.get("title") or payload.get("name") or payload.get("username") or kind
@@ -129,14 +130,14 @@ def org_for_school(*, sourced_id: str, name: str, code: str, district_sourced_id
     if district_sourced_id:
         payload["parent"] = guid_ref("org", district_sourced_id)
         refs["parent_ref"] = district_sourced_id
-    return PublishedRecord("org", sourced_id, payload, subtype="school", refs=refs)
+    return PublishedRecord(Kind.ORG, sourced_id, payload, subtype="school", refs=refs)
 
 
 def org_for_district(*, sourced_id: str, name: str, code: str) -> PublishedRecord:
     """A school group → org ``type=district``, shared by its schools (no ``children``, so every
     school's run computes the same payload)."""
     payload = {"name": name, "type": "district", "identifier": code or sourced_id}
-    return PublishedRecord("org", sourced_id, payload, subtype="district", shared=True)
+    return PublishedRecord(Kind.ORG, sourced_id, payload, subtype="district", shared=True)
 
 
 # academic sessions --------------------------------------------------------------------------
@@ -154,7 +155,7 @@ def session_for_year(
         "children": [guid_ref("academicSession", t) for t in term_sourced_ids],
         "schoolYear": school_year(end_date),
     }
-    return PublishedRecord("academicSession", sourced_id, payload, subtype="schoolYear")
+    return PublishedRecord(Kind.ACADEMIC_SESSION, sourced_id, payload, subtype="schoolYear")
 
 
 def session_for_term(
@@ -169,7 +170,7 @@ def session_for_term(
         "parent": guid_ref("academicSession", year_sourced_id),
         "schoolYear": school_year(year_end),
     }
-    return PublishedRecord("academicSession", sourced_id, payload, subtype="term", refs={"parent_ref": year_sourced_id})
+    return PublishedRecord(Kind.ACADEMIC_SESSION, sourced_id, payload, subtype="term", refs={"parent_ref": year_sourced_id})
 
 
 # courses and classes ------------------------------------------------------------------------
@@ -203,7 +204,7 @@ def course_for_subject(
         "subjectCodes": _listed(subject_code),
     }
     return PublishedRecord(
-        "course", sourced_id, payload, refs={"school_ref": school_sourced_id, "year_ref": year_sourced_id}
+        Kind.COURSE, sourced_id, payload, refs={"school_ref": school_sourced_id, "year_ref": year_sourced_id}
     )
 
 
@@ -220,7 +221,7 @@ def homeroom_course(*, school_sourced_id: str, year_sourced_id: str) -> Publishe
         "subjectCodes": [],
     }
     return PublishedRecord(
-        "course", sourced_id, payload, refs={"school_ref": school_sourced_id, "year_ref": year_sourced_id}
+        Kind.COURSE, sourced_id, payload, refs={"school_ref": school_sourced_id, "year_ref": year_sourced_id}
     )
 
 
@@ -255,7 +256,7 @@ def _class(
         "periods": periods,
     }
     return PublishedRecord(
-        "class",
+        Kind.CLASS,
         sourced_id,
         payload,
         subtype=class_type,
@@ -367,7 +368,7 @@ def user_record(
         "grades": grades,
         "userIds": [],
     }
-    return PublishedRecord("user", sourced_id, payload, subtype=role, lists={"orgs": orgs})
+    return PublishedRecord(Kind.USER, sourced_id, payload, subtype=role, lists={"orgs": orgs})
 
 
 def enrollment_record(
@@ -395,7 +396,7 @@ def enrollment_record(
     if end_date:
         payload["endDate"] = format_date(end_date)
     return PublishedRecord(
-        "enrollment",
+        Kind.ENROLLMENT,
         sourced_id,
         payload,
         subtype=role,
@@ -412,4 +413,4 @@ def demographics_record(*, sourced_id: str, birth_date: dt.date | None, sex: str
         payload["birthDate"] = format_date(birth_date)
     if sex:
         payload["sex"] = sex
-    return PublishedRecord("demographics", sourced_id, payload)
+    return PublishedRecord(Kind.DEMOGRAPHICS, sourced_id, payload)

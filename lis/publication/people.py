@@ -37,10 +37,12 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q
 
-from lis.models import PublishedObject, SchoolSyncSettings
-from lis.selectors import people_to_publish
+from lis.models import Kind, PublishedObject
+from lis.selection.selectors import school_sync_settings
 from myschool import models as m
 from myschool.emails import email_problems
+
+from .selectors import people_to_publish
 
 ROLES = {m.Student: "student", m.Teacher: "teacher"}
 
@@ -85,7 +87,7 @@ class LinkedPeople:
 
     def _compute(self, model: type[m.Student | m.Teacher]) -> list[LinkedPerson]:
         role = ROLES[model]
-        owned = PublishedObject.objects.filter(kind="user", subtype=role, school=self.school, tenant=0)
+        owned = PublishedObject.objects.filter(kind=Kind.USER, subtype=role, school=self.school, tenant=0)
         owned = owned.values("sourced_id")
         has_links = Exists(model.objects.filter(same_person_as=OuterRef("pk")))
         here = Exists(model.objects.filter(same_person_as=OuterRef("pk"), school=self.school))
@@ -145,7 +147,7 @@ class LinkedPeople:
         if school_id == self.school.pk:
             return self.own_publishing[model]
         school = m.School.objects.select_related("active_year", "sync_settings").get(pk=school_id)
-        settings = _settings(school)
+        settings = school_sync_settings(school)
         if not settings.should_sync or school.active_year_id is None:
             return model.objects.none()
         problems = self._problems(school)
@@ -158,11 +160,4 @@ class LinkedPeople:
 
     def shares_demographics(self, school_id: int) -> bool:
         """Whether school ``school_id`` shares demographics (the owner's switch decides for a linked student)."""
-        return _settings(m.School.objects.select_related("sync_settings").get(pk=school_id)).share_demographics
-
-
-def _settings(school: m.School) -> SchoolSyncSettings:
-    try:
-        return school.sync_settings
-    except SchoolSyncSettings.DoesNotExist:
-        return SchoolSyncSettings(school=school)
+        return school_sync_settings(m.School.objects.select_related("sync_settings").get(pk=school_id)).share_demographics

@@ -51,6 +51,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -59,12 +60,13 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from lis.conf import lis_setting
-from lis.models import PublicationRun, PublishedObject, PublishedReference, PublishedStatus, RunStatus, RunTrigger
+from lis.models import Kind, PublicationRun, PublishedObject, PublishedReference, PublishedStatus, RunStatus, RunTrigger
 from myschool.models import School
 
 from .collect import KIND_ORDER, SchoolData
 from .lock import CommitOrderLock, SchoolRunLock
 from .mapping import PublishedRecord, describe
+from .selectors import school_to_publish
 from .stage import StageWriter, StoreChanged, stage_apply, stage_clear, stage_clear_dead
 from .tenants import districts_visible, tenant_tombstones_copy, tenant_tombstones_drop
 
@@ -73,7 +75,7 @@ logger = logging.getLogger(__name__)
 BATCH = 2000
 EXAMPLES = 5
 ATTEMPTS = 3  # diffs a run makes when the store keeps changing under its stage (lis.publication.stage)
-GUARDED_KINDS = {"class": "classes", "user": "users"}  # kind → plural for messages
+GUARDED_KINDS = {Kind.CLASS: "classes", Kind.USER: "users"}  # kind → plural for messages
 ACTIVE, TOBEDELETED = PublishedStatus.ACTIVE, PublishedStatus.TOBEDELETED
 
 
@@ -146,24 +148,34 @@ def _now_ms() -> dt.datetime:
 
 
 class _Publisher:
-    """One run's diff (phase 1, staged) and apply (phase 2). ``run=None`` computes the same diff and writes nothing."""
+    """One run's diff (phase 1, staged) and apply (phase 2); :class:`_DryRun` computes the same diff and writes nothing."""
 
     def __init__(self, school: School, *, run: PublicationRun | None, allow_mass_deletion: bool, progress: Callable | None):
         self.school = school
         self.run = run
-        self.write = run is not None
         self.allow_mass_deletion = allow_mass_deletion
         self.progress = progress or (lambda kind, count: None)
         self.changes = {kind: KindChanges() for kind in KIND_ORDER}
         self.hold_reason = ""
         self.data: SchoolData | None = None  # read by publish()
-        self.stage = StageWriter(run) if run is not None else None
+        self.districts_named: set[str] = set()  # the district orgs this run's school org names as parent
+        self.stage = self.new_stage()
+
+    def new_stage(self) -> StageWriter:
+        return StageWriter(self.run)
+
+    def held(self) -> None:
+        """A guarded kind would lose too many objects (``hold_reason``): the run stops, writing nothing."""
+        raise MassDeletionHeld(self.hold_reason)
 
     # phase 1: diff ------------------------------------------------------------------------
     def publish(self) -> None:
         """Compute the diff, kind by kind, and stage its writes (nothing in the store changes)."""
         self.data = SchoolData(self.school)
         for kind, records in self.data.records():
+            if kind == Kind.ORG:
+                records = list(records)  # the school org and its district org at most
+                self.districts_named = {r.refs["parent_ref"] for r in records if r.refs.get("parent_ref")}
             active_before = PublishedObject.objects.filter(school=self.school, kind=kind, status=ACTIVE).count()
             produced = self.diff_kind(kind, records)
             deleted = self.tombstone_missing(kind, produced)
@@ -190,7 +202,7 @@ class _Publisher:
         """District orgs a tenant of this school stops (or starts again) seeing get a tenant tombstone
         (or lose it and are restamped): see :mod:`lis.publication.tenants`."""
         after = districts_visible(before)
-        districts = PublishedObject.objects.filter(kind="org", school=None, tenant=0)
+        districts = PublishedObject.objects.filter(kind=Kind.ORG, school=None, tenant=0)
         for integration_id, seen in before.items():
             gone, back = seen - after[integration_id], after[integration_id] - seen
             if gone:
@@ -207,9 +219,9 @@ class _Publisher:
         for batch in _batched(records):
             ids = [r.sourced_id for r in batch]
             existing = {
-                row[1]: row
+                row.sourced_id: row
                 for row in PublishedObject.objects.filter(kind=kind, sourced_id__in=ids, tenant=0).values_list(
-                    "pk", "sourced_id", "content_hash", "status", "school_id", "subtype", "date_last_modified"
+                    "pk", "sourced_id", "content_hash", "status", "school_id", "subtype", "date_last_modified", named=True
                 )
             } if stored else {}
             creates, updates = [], []
@@ -228,7 +240,7 @@ class _Publisher:
                     # its table, so another school's stored user of the same role is this person's own
                     # (published there while linked) and may be taken over.
                     movable = owner in record.movable_from or (
-                        kind in ("user", "demographics") and subtype == record.subtype and owner is not None
+                        kind in (Kind.USER, Kind.DEMOGRAPHICS) and subtype == record.subtype and owner is not None
                     )
                     if not movable:
                         raise PublicationError(
@@ -241,28 +253,26 @@ class _Publisher:
                     changes.unchanged += 1
             changes.note("created", len(creates), (r.label for r in creates))
             changes.note("updated", len(updates), (r.label for _, r, _ in updates))
-            if self.write:
-                self.create(kind, creates)
-                self.update(kind, updates)
+            self.create(kind, creates)
+            self.update(kind, updates)
             self.progress(kind, len(batch))
         return produced
 
     def tombstone_missing(self, kind: str, produced: set[str]) -> int:
         """Stage tombstones of the school's active objects of ``kind`` not ``produced``, a batch at a time; returns how many."""
         active = PublishedObject.objects.filter(school=self.school, kind=kind, status=ACTIVE).order_by()
-        rows = active.values_list("pk", "sourced_id", "date_last_modified").iterator(BATCH)
+        rows = active.values_list("pk", "sourced_id", "date_last_modified", named=True).iterator(BATCH)
         gone, first, batch = 0, [], []
         for row in rows:
-            if row[1] in produced:
+            if row.sourced_id in produced:
                 continue
             gone += 1
             if len(first) < EXAMPLES:
-                first.append(row[0])
-            if self.write:
-                batch.append(row)
-                if len(batch) == BATCH:
-                    self.tombstone(batch, kind)
-                    batch = []
+                first.append(row.pk)
+            batch.append(row)
+            if len(batch) == BATCH:
+                self.tombstone(batch, kind)
+                batch = []
         if batch:
             self.tombstone(batch, kind)
         examples = PublishedObject.objects.filter(pk__in=first).values_list("sourced_id", "payload")
@@ -270,14 +280,23 @@ class _Publisher:
         return gone
 
     def tombstone_orphan_districts(self, stamp: dt.datetime) -> None:
-        """A district org stays active while an active school org names it as parent (phase 2: reads the applied stage)."""
-        parents = PublishedObject.objects.filter(kind="org", subtype="school", status=ACTIVE, parent_ref=OuterRef("sourced_id"))
-        orphans = PublishedObject.objects.filter(kind="org", school__isnull=True, tenant=0, status=ACTIVE).exclude(
+        """Tombstone the district orgs this run orphans (phase 2, with the stamp)."""
+        orphan_ids = self.orphan_districts()
+        PublishedObject.objects.filter(pk__in=orphan_ids).update(status=TOBEDELETED, date_last_modified=stamp, last_run=self.run)
+
+    def orphan_districts(self) -> list[int]:
+        """Count (as deleted orgs) and return the pks of the active district orgs no active school org would name
+        as parent once this run is applied: a district org stays active while one does. Other schools' orgs are
+        read from the store, this school's as the run produces it, so a dry run counts what the apply tombstones."""
+        parents = PublishedObject.objects.filter(
+            kind=Kind.ORG, subtype="school", status=ACTIVE, parent_ref=OuterRef("sourced_id")
+        ).exclude(school=self.school)
+        orphans = PublishedObject.objects.filter(kind=Kind.ORG, school__isnull=True, tenant=0, status=ACTIVE).exclude(
             sourced_id__in=Subquery(parents.values("parent_ref"))
         )
-        orphan_ids = list(orphans.values_list("pk", flat=True))
-        self.changes["org"].note("deleted", len(orphan_ids), [])
-        PublishedObject.objects.filter(pk__in=orphan_ids).update(status=TOBEDELETED, date_last_modified=stamp, last_run=self.run)
+        orphan_ids = list(orphans.exclude(sourced_id__in=self.districts_named).values_list("pk", flat=True))
+        self.changes[Kind.ORG].note("deleted", len(orphan_ids), [])
+        return orphan_ids
 
     def guard(self, kind: str, deleted: int, active_before: int) -> None:
         percent, minimum = lis_setting("MASS_DELETION_PERCENT"), lis_setting("MASS_DELETION_MIN_OBJECTS")
@@ -288,8 +307,7 @@ class _Publisher:
                 f"then confirm the run."
             )
             self.hold_reason = "\n".join(filter(None, [self.hold_reason, reason]))
-            if self.write:
-                raise MassDeletionHeld(self.hold_reason)
+            self.held()
 
     def _owner(self, record: PublishedRecord) -> int | None:
         """The pk of the school that owns ``record`` in the store (None for a shared district org)."""
@@ -322,6 +340,41 @@ class _Publisher:
         return published_objects_delete(expired.filter(Q(school=self.school) | Q(school__isnull=True)))
 
 
+class _DryRun(_Publisher):
+    """A dry run (the admin's preview, ``publish_roster --dry-run``): the same diff, nothing staged, no lock, no
+    run logged. A hold does not stop it, so every kind is counted; the district orgs the apply would tombstone
+    are counted too."""
+
+    def new_stage(self) -> _NoStage:
+        return _NoStage()
+
+    def held(self) -> None:
+        """Reported in ``hold_reason``; the dry run goes on."""
+
+    def publish(self) -> None:
+        super().publish()
+        self.orphan_districts()
+
+
+class _NoStage:
+    """A dry run's stage: :class:`~lis.publication.stage.StageWriter`'s interface, recording nothing."""
+
+    def __init__(self):
+        self.counts: Counter[str] = Counter()
+
+    def creates(self, records: list[PublishedRecord], owner) -> None:
+        pass
+
+    def updates(self, updates: list[tuple[int, PublishedRecord, dt.datetime]], owner) -> None:
+        pass
+
+    def tombstones(self, kind: str, rows: list[tuple[int, str, dt.datetime]]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def publish_school(
     school: School,
     *,
@@ -339,16 +392,16 @@ def publish_school(
     any; ``progress(kind, n)`` is called after each batch of ``n`` records. ``dry_run`` computes
     the same changes and writes nothing (no lock, no run logged). ``allow_mass_deletion``
     (support's confirmation of the held run ``confirms``) lifts the mass-deletion guard.
-    ``run`` is a run logged earlier as queued (by :func:`lis.operations.publish_now`); its own
+    ``run`` is a run logged earlier as queued (by :func:`lis.publication.runs.publish_now`); its own
     trigger, user and flags then apply.
 
     Returns a :class:`PublicationResult` whose status is succeeded, failed, held or dry_run.
     Raises :class:`PublicationInProgress` when another run of the school holds the lock.
     """
     # Always from the database: a caller's instance may hold stale settings or an old active year.
-    school = School.objects.select_related("active_year", "group", "sync_settings").get(pk=school.pk)
+    school = school_to_publish(pk=school.pk)
     if dry_run:
-        publisher = _Publisher(school, run=None, allow_mass_deletion=allow_mass_deletion, progress=progress)
+        publisher = _DryRun(school, run=None, allow_mass_deletion=allow_mass_deletion, progress=progress)
         publisher.publish()
         return PublicationResult("dry_run", publisher.changes, hold_reason=publisher.hold_reason)
 

@@ -37,13 +37,8 @@ from contextlib import contextmanager
 from django.db import IntegrityError, OperationalError, connection, transaction
 
 from lis.models import (
-    PublicationRun,
-    PublicationStage,
-    PublicationStageReference,
-    PublishedObject,
-    PublishedReference,
-    PublishedStatus,
-    StageOperation,
+    Kind, PublicationRun, PublicationStage, PublicationStageReference, PublishedObject, PublishedReference,
+    PublishedStatus, RunStatus, StageOperation,
 )
 from lis.models.publication import REF_COLUMNS
 
@@ -212,10 +207,10 @@ def stage_apply(run: PublicationRun, stamp: dt.datetime, counts: Counter) -> Non
         # A demographics tombstone says only that the record is gone: no birth date, no sex.
         cursor.execute(
             f"UPDATE {store} SET status = %s, date_last_modified = %s, last_run_id = %s, "
-            f"payload = CASE WHEN s.kind = 'demographics' THEN '{{}}' ELSE {store}.payload END, "
-            f"content_hash = CASE WHEN s.kind = 'demographics' THEN '' ELSE {store}.content_hash END "
+            f"payload = CASE WHEN s.kind = %s THEN '{{}}' ELSE {store}.payload END, "
+            f"content_hash = CASE WHEN s.kind = %s THEN '' ELSE {store}.content_hash END "
             f"FROM {stage} AS s WHERE {same}",
-            [gone, when, run.pk, run.pk, StageOperation.TOMBSTONE.value],
+            [gone, when, run.pk, Kind.DEMOGRAPHICS.value, Kind.DEMOGRAPHICS.value, run.pk, StageOperation.TOMBSTONE.value],
         )
         _expect(cursor.rowcount, counts[StageOperation.TOMBSTONE], "tombstoned")
         try:
@@ -305,7 +300,7 @@ def stage_clear_dead(running: PublicationRun) -> None:
     ``running`` holds its school's lock, so no other run of its school is alive; runs of other
     schools that are still *running* keep theirs.
     """
-    alive = PublicationRun.objects.filter(status="running").exclude(school_id=running.school_id)
+    alive = PublicationRun.objects.filter(status=RunStatus.RUNNING).exclude(school_id=running.school_id)
     dead: set[int] = set()
     for model in (PublicationStage, PublicationStageReference):
         dead.update(model.objects.exclude(run__in=alive).order_by().values_list("run_id", flat=True).distinct())

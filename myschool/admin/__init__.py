@@ -7,6 +7,6 @@ ModelAdmins of :mod:`.school`, the *Primary emails* pages (:mod:`.emails`) and t
 """
 
 from . import email_history, emails, school
-from .base import SCHOOL_FILTER, MemberCountColumns, ReadOnlyAdminMixin, SchoolScopedAdmin, SchoolScopedMixin
+from .base import SCHOOL_FILTER, MemberCountColumns, ReadOnlyAdminMixin, SchoolScopedAdmin, SchoolScopedMixin, sync_time_field
 
-__all__ = ["SCHOOL_FILTER", "MemberCountColumns", "ReadOnlyAdminMixin", "SchoolScopedAdmin", "SchoolScopedMixin", "email_history", "emails", "school"]
+__all__ = ["SCHOOL_FILTER", "MemberCountColumns", "ReadOnlyAdminMixin", "SchoolScopedAdmin", "SchoolScopedMixin", "email_history", "emails", "school", "sync_time_field"]

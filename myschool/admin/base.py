@@ -13,6 +13,7 @@ from django.db.models import ForeignKey
 
 from ..scoping import SCHOOL_PATHS, scope_to_user, sees_all_schools
 from ..signals import school_groups_changed_notify
+from ..synctime import sync_time_html
 
 
 class SchoolScopedMixin:
@@ -49,6 +50,22 @@ class SchoolScopedAdmin(SchoolScopedMixin, admin.ModelAdmin):
 
 
 SCHOOL_FILTER = ("school", admin.RelatedOnlyFieldListFilter)
+
+
+def sync_time_field(field: str, description: str):
+    """A list column or read-only field showing the datetime ``field`` (a path such as
+    ``"batch__created_at"`` may cross relations) in the sync zone with :func:`~myschool.synctime.sync_time_html`
+    (the date never broken across lines), sortable by ``field``. Use it as a class attribute of a
+    ModelAdmin or inline: ``started = sync_time_field("started_at", "started at")``."""
+
+    @admin.display(description=description, ordering=field)
+    def column(self, obj):
+        value = obj
+        for name in field.split("__"):
+            value = getattr(value, name, None)
+        return sync_time_html(value)
+
+    return column
 
 
 def may_view_on_site(site: admin.AdminSite, model: type, request) -> bool:

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from .. import emails
 from ..models import EmailChange, EmailChangeBatch
 from ..scoping import sees_all_schools
-from .base import SCHOOL_FILTER, SchoolScopedAdmin, SchoolScopedMixin
+from .base import SCHOOL_FILTER, SchoolScopedAdmin, SchoolScopedMixin, sync_time_field
 
 
 class ReadOnlyMixin:
@@ -48,14 +48,15 @@ class EmailChangeInline(ReadOnlyMixin, SchoolScopedMixin, admin.TabularInline):
 class EmailChangeBatchAdmin(ReadOnlyMixin, SchoolScopedAdmin):
     """One row per mass-edit save, CSV file, pattern run or revert; its changes are listed inside."""
 
-    list_display = ["__str__", "created_at", "kind", "created_by", "change_count", "note", "reverted_by"]
+    list_display = ["__str__", "created", "kind", "created_by", "change_count", "note", "reverted_by"]
     list_filter = [SCHOOL_FILTER, "kind"]
     list_select_related = ["school", "created_by"]
     search_fields = ["note", "created_by__username", "changes__old_email", "changes__new_email"]
-    fields = ["school", "kind", "note", "created_by", "created_at", "reverted_by"]
+    fields = ["school", "kind", "note", "created_by", "created", "reverted_by"]
     readonly_fields = fields
     inlines = [EmailChangeInline]
     actions = ["revert"]
+    created = sync_time_field("created_at", "created at")
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(change_count=Count("changes"))
@@ -105,9 +106,7 @@ class EmailChangeAdmin(ReadOnlyMixin, SchoolScopedAdmin):
         columns = list(super().get_list_display(request))
         return [*columns, "school"] if sees_all_schools(request.user) else columns
 
-    @admin.display(description="changed at", ordering="batch__created_at")
-    def changed_at(self, obj):
-        return obj.batch.created_at
+    changed_at = sync_time_field("batch__created_at", "changed at")
 
     @admin.display(description="person")
     def person(self, obj) -> str:

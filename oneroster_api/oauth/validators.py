@@ -26,6 +26,7 @@ from lis.integrations.health import client_token_record
 from lis.models import IntegrationClient, IntegrationStatus
 
 from ..conf import api_setting
+from myschool.clientip import client_ip_from_meta
 from myschool.ratelimit import hit_rate_limit
 from .scopes import client_allowed_scopes, granted_scopes
 
@@ -54,7 +55,7 @@ class OneRosterOAuth2Validator(OAuth2Validator):
         # keyed on the id it is about to authenticate (Basic or form), before the slow hash runs.
         application = super()._load_application(client_id, request)
         if application is not None and getattr(request, "grant_type", None) == "client_credentials":
-            address = request.headers.get("REMOTE_ADDR", "") if request.headers else ""
+            address = client_ip_from_meta(request.headers) if request.headers else ""
             retry_after = hit_rate_limit(f"token:client:{client_id}:{address}", api_setting("TOKEN_RATE"))
             if retry_after is not None:
                 raise TokenRateExceeded(retry_after)

@@ -30,6 +30,7 @@ from oauth2_provider.views import TokenView
 
 from ..conf import api_setting
 from ..errors import INTERNAL_ERROR, SERVER_BUSY, database_busy_response, error_response
+from myschool.clientip import client_ip
 from myschool.ratelimit import hit_rate_limit
 from .validators import TokenRateExceeded
 
@@ -44,7 +45,7 @@ class OneRosterTokenView(TokenView):
     """``POST grant_type=client_credentials`` → ``{"access_token", "token_type", "expires_in", "scope"}``."""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        retry_after = hit_rate_limit(f"token:ip:{request.META.get('REMOTE_ADDR', '')}", api_setting("TOKEN_IP_RATE"))
+        retry_after = hit_rate_limit(f"token:ip:{client_ip(request)}", api_setting("TOKEN_IP_RATE"))
         if retry_after is not None:
             return _busy(retry_after)
         try:

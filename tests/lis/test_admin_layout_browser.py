@@ -5,7 +5,8 @@ integration's page) and the publication runs (list and a run's page), seen by a 
 *Support* group and — for the pages a school administrator has — by a granted school administrator.
 Each header cell, each input/link of the first rows and each field, label and button of a form is
 scrolled into view and must be the element at its own centre (``document.elementFromPoint``): a
-filter panel or a button on top, or an element pushed off screen, fails the test. Screenshots go to ``$TEST_ARTIFACTS_DIR`` (default ``test-artifacts/screenshots``),
+filter panel or a button on top, or an element pushed off screen, fails the test; so does a date
+broken across lines or an input too narrow for its value. Screenshots go to ``$TEST_ARTIFACTS_DIR`` (default ``test-artifacts/screenshots``),
 printed at the start; CI keeps them as artefacts.
 """
 
@@ -82,6 +83,26 @@ OVERFLOW = """() => {
   }
   return problems;
 }"""
+WHOLE = """() => {
+  const problems = [];
+  // A date ("2026-12-02") is read whole: a narrow column may break between a date and its time, never inside it.
+  const walker = document.createTreeWalker(document.querySelector("#content") || document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    for (const match of node.data.matchAll(/\\d{4}-\\d{2}-\\d{2}/g)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const lines = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top)));
+      if (lines.size > 1) problems.push("the date " + match[0] + " breaks across lines in " + node.parentElement.outerHTML.slice(0, 80));
+    }
+  }
+  // An input shows its whole value: an email cut off inside its box cannot be checked by eye.
+  for (const input of document.querySelectorAll("#result_list input[type=text], #result_list input[type=email], .emails-layout input[type=email]")) {
+    if (input.value && input.scrollWidth > input.clientWidth + 1) problems.push(input.name + " cuts off " + input.value);
+  }
+  return problems;
+}"""
 CHECKED = ", ".join([
     "#result_list thead th", "#result_list tbody tr:nth-child(-n+3) input", "#result_list tbody tr:nth-child(-n+3) a",
     "#lis-school-sync a", "#lis-school-sync input", ".object-tools a",
@@ -105,6 +126,8 @@ def school_with_rows(school_a):
             klass = f.SchoolClassFactory(school=school_a, year=school_a.active_year, name=f"Art {int(grade)}{letter}", grade_level=grade)
             f.ClassStudentFactory.create_batch(2, school_class=klass)
             f.ClassTeacherFactory(school_class=klass)
+    # A real-world-length address: the mass edit must show it whole at 1024 px.
+    f.StudentFactory(school=school_a, family_name="Aardvark", primary_email="ada.lovelace-byron@students.alder-high.example")
     subject = f.SubjectFactory(school=school_a, name="Art")
     for n in range(4):
         course = f.CourseFactory(school=school_a, year=school_a.active_year, subject=subject, name=f"Art group {n + 1}", grade_levels="07,10")
@@ -149,7 +172,7 @@ def look_at_every_page(browser, live_server, username: str, pages: dict[str, str
         response = page.goto(url)
         assert response.status == 200 and "/login/" not in page.url, f"{username} cannot open {url}"
         page.screenshot(path=str(folder / f"{prefix}{name}-{width}.png"), full_page=True)
-        hidden = page.evaluate(HIDDEN, CHECKED) + page.evaluate(OVERFLOW)
+        hidden = page.evaluate(HIDDEN, CHECKED) + page.evaluate(OVERFLOW) + page.evaluate(WHOLE)
         if hidden:
             problems[f"{name} at {width} px"] = hidden
     assert not problems, problems

@@ -38,6 +38,17 @@ def look(page, name: str, selector: str) -> None:
     assert not problems, problems
 
 
+IN_DELETE_RED = """() => {
+  // Whether the confirm button wears Django's delete colour (var(--delete-button-bg)).
+  const probe = document.createElement("div");
+  probe.style.background = "var(--delete-button-bg)";
+  document.body.append(probe);
+  const red = getComputedStyle(probe).backgroundColor;
+  probe.remove();
+  return getComputedStyle(document.querySelector("#lis-confirm")).backgroundColor === red;
+}"""
+
+
 @pytest.fixture
 def support():
     # A real member of the Support group (transactional tests start from the migrated groups).
@@ -58,6 +69,7 @@ def test_switching_a_school_off_asks_first_with_the_counts(browser, live_server,
     assert page.locator("h1").inner_text() == "Switch Small School BO off?"
     text = page.locator("#lis-confirmation").inner_text()
     assert "3 classes and 9 users" in text
+    assert page.evaluate(IN_DELETE_RED)  # it removes classes and users from Microsoft
     look(page, "confirm-switch-off", CONFIRM_CONTROLS)
 
     page.get_by_text("No, take me back").click()
@@ -90,6 +102,7 @@ def test_publish_now_asks_first_with_the_counts(browser, live_server, support): 
     assert "Small School PN (PN):" in text
     assert "Courses and classes: 3 added to Microsoft." in text
     assert "Students and teachers: 9 added to Microsoft." in text
+    assert not page.evaluate(IN_DELETE_RED)  # publishing is not a deletion: the ordinary button colour
     look(page, "confirm-publish-now", CONFIRM_CONTROLS)
 
     page.get_by_text("No, take me back").click()

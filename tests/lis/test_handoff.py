@@ -193,6 +193,14 @@ def test_reveal_shows_everything_sds_needs_and_is_logged_with_the_ip(client, cre
 
 
 @pytest.mark.django_db
+def test_behind_a_proxy_the_reveal_is_logged_with_the_forwarded_address(client, creds, settings):
+    settings.TRUSTED_PROXIES = 1
+    reveal(client, token_of(creds.link), REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7")
+    handoff = CredentialHandoff.objects.get()
+    assert handoff.revealed_ip == "203.0.113.7"
+    assert handoff.events.get(kind=EventKind.REVEALED).ip == "203.0.113.7"
+
+
 def test_revealing_twice_shows_the_same_secret_and_logs_both(client, creds):
     first = revealed(client, creds)
     second = revealed(client, creds)

@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from lis.models import PublicationRun, PublishedObject, RunStatus
-from lis.operations import OperationRefused, confirm_held_run, publish_now, support_run_allowance
 from lis.publication import publish_school
+from lis.publication.runs import OperationRefused, confirm_held_run, publish_now
+from lis.publication.selectors import support_run_allowance
 from tests import factories as f
 from tests.lis.publication_fixtures import small_school
 

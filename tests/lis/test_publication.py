@@ -466,6 +466,35 @@ def test_dry_run_reports_the_same_changes_and_writes_nothing(small):
     assert dry.changes["class"].examples["created"][0].endswith(")")
 
 
+def test_dry_run_counts_the_district_org_the_run_would_tombstone(small):
+    publish_school(small.school)
+    district = small.school.group.sourced_id
+    small.school.group = None  # the school leaves its trust: no school names the district org any more
+    small.school.save()
+
+    dry = publish_school(small.school, dry_run=True)
+    assert published("org")[district].status == "active"  # the dry run wrote nothing
+    real = publish_school(small.school)
+
+    assert dry.counts()["org"] == real.counts()["org"] == {"created": 0, "updated": 1, "deleted": 1, "unchanged": 0}
+    assert dry.counts() == real.counts()
+    assert published("org")[district].status == "tobedeleted"
+
+
+def test_dry_run_of_a_school_switched_off_counts_its_district_org_and_the_hold(small, settings):
+    settings.LIS = {"MASS_DELETION_MIN_OBJECTS": 0}
+    publish_school(small.school)
+    SchoolSyncSettings.objects.filter(school=small.school).update(should_sync=False)
+
+    dry = publish_school(small.school, dry_run=True)
+    confirmed = publish_school(small.school, allow_mass_deletion=True)
+
+    assert dry.counts()["org"]["deleted"] == 2  # the school org and its district org
+    assert dry.counts() == confirmed.counts()
+    assert "published classes" in dry.hold_reason and "published users" in dry.hold_reason
+    assert not PublishedObject.objects.filter(status="active").exists()
+
+
 def test_publish_roster_command_dry_run_and_real(small, capsys):
     call_command("publish_roster", "--school", small.school.code, "--dry-run")
     out = capsys.readouterr().out

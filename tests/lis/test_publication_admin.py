@@ -175,3 +175,14 @@ def test_preview_of_tonight_shows_what_would_change_without_writing(two_publishe
     assert PublicationRun.objects.count() == runs_before
     other = login(admin_a).get(reverse("admin:lis_publicationrun_preview", args=[b.school.pk]))
     assert other.status_code == 404
+
+
+def test_preview_of_tonight_counts_the_district_org_the_run_would_remove(two_published):
+    a, _ = two_published
+    a.school.group = None  # the school leaves its trust: no school names the district org any more
+    a.school.save()
+
+    page = login(f.support_user()).get(reverse("admin:lis_publicationrun_preview", args=[a.school.pk])).content.decode()
+
+    # in Microsoft / added / changed / removed / unchanged: the school org changes, the district org goes
+    assert "<td>Schools</td><td>0</td><td>1</td><td>1</td><td>0</td>" in page

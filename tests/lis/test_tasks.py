@@ -14,7 +14,8 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from lis import tasks
-from lis.models import PublicationRun, PublishedObject, RunStatus, SchoolSyncSettings
+from lis.models import PublicationRun, PublishedObject, RunStatus, RunTrigger, SchoolSyncSettings
+from lis.publication import runs as publication_runs
 from lis.publication import service as publication_service
 from myschool.celery import app
 from tests import factories as f
@@ -124,6 +125,23 @@ def test_nightly_failure_is_emailed_to_support(monkeypatch, settings):
 
 
 @pytest.mark.django_db
+def test_the_failure_email_names_the_failed_run_even_when_support_queued_another(monkeypatch, settings):
+    settings.SUPPORT_EMAILS = ["support@myschool.example"]
+    small = small_school()
+
+    def explode(self, *args, **kwargs):
+        # Support clicks "Publish now" while the nightly run is working: a newer, queued run.
+        PublicationRun.objects.create(school=self.school, trigger=RunTrigger.SUPPORT, status=RunStatus.QUEUED)
+        raise RuntimeError("mapping bug")
+
+    monkeypatch.setattr(publication_service._Publisher, "publish", explode)
+    with pytest.raises(RuntimeError):
+        tasks.publish_school_task.delay(small.school.pk)
+
+    assert "RuntimeError: mapping bug" in mail.outbox[0].body
+
+
+@pytest.mark.django_db
 def test_a_held_nightly_run_is_emailed_to_the_support_group(settings):
     settings.LIS = {"MASS_DELETION_MIN_OBJECTS": 0}
     f.support_user(email="ops@myschool.example")
@@ -151,7 +169,7 @@ def test_database_errors_are_retried_by_the_worker(monkeypatch, redis_worker):
             raise OperationalError("server closed the connection unexpectedly")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(tasks, "publish_school", flaky)
+    monkeypatch.setattr(publication_runs, "publish_school", flaky)
     monkeypatch.setattr(tasks.publish_school_task, "retry_backoff", False)
     monkeypatch.setattr(tasks.publish_school_task, "default_retry_delay", 0)
 

@@ -80,6 +80,18 @@ def test_colleagues_on_the_same_network_and_the_same_user_elsewhere_are_not_lock
 
 
 @pytest.mark.django_db
+def test_behind_a_proxy_the_lockout_follows_the_forwarded_address(client, staff, settings):
+    settings.TRUSTED_PROXIES = 1
+    office = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "198.51.100.20"}
+    home = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.7"}
+    for _ in range(5):
+        log_in(client, staff.username, "wrong-password", **office)
+    assert log_in(client, staff.username, f.PASSWORD, **office).status_code == 429
+    assert AccessAttempt.objects.get(username=staff.username).ip_address == "198.51.100.20"
+    assert logged_in(log_in(client, staff.username, f.PASSWORD, **home))  # not every user behind the proxy
+
+
+@pytest.mark.django_db
 def test_after_the_cool_off_the_right_password_logs_in_and_clears_the_count(client, staff):
     for _ in range(5):
         log_in(client, staff.username, "wrong-password")

@@ -234,6 +234,25 @@ def test_token_endpoint_is_rate_limited_per_address(client, client_a, settings):
 
 
 @pytest.mark.django_db
+def test_behind_a_proxy_each_client_address_has_its_own_token_budget(client, client_a, settings):
+    """Behind the TLS proxy every request comes from 127.0.0.1; the limit follows X-Forwarded-For's
+    trusted entry, so one caller's spraying does not lock every SDS tenant out."""
+    settings.ONEROSTER_API = {**settings.ONEROSTER_API, "TOKEN_IP_RATE": "3/min"}
+    settings.TRUSTED_PROXIES = 1
+
+    def attempt(forwarded_for: str, auth: str):
+        return client.post(
+            TOKEN_URL, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=auth,
+            REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forwarded_for,
+        ).status_code
+
+    # The sprayer rotates the part of the header it writes itself; the proxy's entry stays its own.
+    sprayed = [attempt(f"10.9.9.{n}, 198.51.100.66", basic(f"id-{n}", "x")) for n in range(4)]
+    assert sprayed == [401, 401, 401, 429]
+    assert attempt("203.0.113.7", basic(client_a.client_id, SECRET)) == 200  # SDS, from its own address
+
+
+@pytest.mark.django_db
 def test_token_endpoint_is_post_only(client):
     assert client.get(TOKEN_URL).status_code == 405
 

@@ -1,13 +1,16 @@
-"""``manage.py publish_roster [--school CODE | --all] [--dry-run]``: publish inline, with progress."""
+"""``manage.py publish_roster [--school CODE | --all] [--dry-run]``: publish inline, with progress.
+
+The runs are :func:`lis.publication.runs.school_publish_inline`'s; the command only chooses the
+schools and prints each result.
+"""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from lis.models import RunTrigger
-from lis.publication import PublicationInProgress, publish_school
-from lis.selectors import schools_to_publish
+from lis.publication.runs import InlineRun, school_publish_inline
+from lis.publication.selectors import school_to_publish, schools_to_publish
 from myschool.models import School
 
 
@@ -21,33 +24,28 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Print what would change; write nothing.")
 
     def handle(self, *args, school: str | None, all: bool, dry_run: bool, **options):
-        if school:
-            try:
-                schools = [School.objects.select_related("active_year", "group", "sync_settings").get(code=school)]
-            except School.DoesNotExist:
-                raise CommandError(f"No school has the code {school!r}.") from None
-        else:
-            schools = list(schools_to_publish())
+        try:
+            schools = [school_to_publish(code=school)] if school else list(schools_to_publish())
+        except School.DoesNotExist:
+            raise CommandError(f"No school has the code {school!r}.") from None
         failed = False
         for target in schools:
-            failed |= not self.publish(target, dry_run=dry_run)
+            self.stdout.write(self.style.MIGRATE_HEADING(f"{'Dry run of' if dry_run else 'Publishing'} {target}"))
+            with tqdm(unit=" records", disable=not self.stdout.isatty(), leave=False) as bar:
+                run = school_publish_inline(
+                    target, dry_run=dry_run, progress=lambda kind, n: (bar.set_description(kind), bar.update(n))
+                )
+            self.report(run, dry_run=dry_run)
+            failed |= not run.ok
         if failed:
             raise CommandError("At least one publication failed or was held; see above.")
 
-    def publish(self, school: School, *, dry_run: bool) -> bool:
-        self.stdout.write(self.style.MIGRATE_HEADING(f"{'Dry run of' if dry_run else 'Publishing'} {school}"))
-        with tqdm(unit=" records", disable=not self.stdout.isatty(), leave=False) as bar:
-            try:
-                result = publish_school(
-                    school, trigger=RunTrigger.COMMAND, dry_run=dry_run,
-                    progress=lambda kind, n: (bar.set_description(kind), bar.update(n)),
-                )
-            except PublicationInProgress as exc:
-                self.stderr.write(str(exc))
-                return False
-            except Exception as exc:  # the run is logged as failed; say so and carry on with other schools
-                self.stderr.write(f"Failed: {type(exc).__name__}: {exc}")
-                return False
+    def report(self, run: InlineRun, *, dry_run: bool) -> None:
+        """Counts per kind (and, for a dry run, examples), then how the run ended."""
+        if run.result is None:
+            self.stderr.write(run.error)
+            return
+        result = run.result
         for kind, changes in result.changes.items():
             counts = changes.as_counts()
             self.stdout.write(
@@ -60,6 +58,5 @@ class Command(BaseCommand):
                         self.stdout.write(f"      {change}: {'; '.join(labels)}")
         if result.hold_reason:
             self.stdout.write(self.style.WARNING(("Would be held: " if dry_run else "Held: ") + result.hold_reason))
-            return dry_run
+            return
         self.stdout.write(self.style.SUCCESS("Dry run: nothing was written." if dry_run else f"Published ({result.status})."))
-        return True
