@@ -11,8 +11,9 @@ The content hash is the SHA-256 of the payload as canonical JSON (sorted keys, n
 non-ASCII characters as themselves): :func:`canonical_json`, written with ``orjson``, whose
 output for these payloads (strings, booleans, null, lists, objects) is byte for byte what
 ``json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` gives, the
-definition the stored hashes were made with (``tests/lis/test_canonical_json.py``) — about 20×
-faster, which a first publication of 500,000 objects feels.
+definition the stored hashes were made with (``tests/lis/test_canonical_json.py``). It is made
+once per record, for the hash and (PostgreSQL) the stage's payload: the two ``json.dumps`` per
+record it replaces took 60.6 s of a 453 s profiled first publication at 50,000 students.
 """
 
 from __future__ import annotations

@@ -19,6 +19,12 @@ if the row's ``date_last_modified`` is still the one the diff read (``seen_modif
 create fails on the store's unique constraint if another run created the object meanwhile; in
 either case :class:`StoreChanged` rolls the apply back and the run diffs again.
 
+What the stage costs is kept small for a first publication (issue 19): on PostgreSQL its tables
+are ``UNLOGGED`` (migration ``0009``: worthless after a crash, which ends the run anyway) and the
+writer's commits do not wait for the disk; its ``run`` keys carry no database constraint; the
+apply reads the creates in id order from the ``(run, operation, id)`` index; and a run alone in
+the stage empties it with ``TRUNCATE`` (:func:`stage_clear`).
+
 On SQLite a connection that has a read statement in progress (the diff streams MySchool rows)
 cannot start a write transaction once another connection has committed after that read began
 (``SQLITE_BUSY_SNAPSHOT``). So when the run is not inside a caller's transaction, the stage is
