@@ -1,4 +1,4 @@
-"""Benchmark the publication: ``python bench/publish.py [--students N] [--teachers N] [--reuse]``.
+"""Benchmark the publication: ``python bench/publish.py [--students N] [--teachers N] [--published]``.
 
 Builds the generated demo school (default: the default demo school, 1,200 students and 90
 teachers; ``--students 50000 --teachers 4000`` for the large one) in the bench database (see
@@ -12,19 +12,26 @@ its peak memory is its own:
    (issue 19, ``lis.publication.incremental``);
 3. an incremental publication after a single edit (one student renamed).
 
-``--reuse`` skips building and the first publication: the bench school must already be
+``--published`` skips building and the first publication: the bench school must already be
 published from its current data (e.g. by an earlier run of this script); its change log is
 cleared first (the migration that introduced it asks every school for a full run).
 
 Each prints rows (objects produced), seconds, rows/s, peak RSS, the counts per kind, and the
 commit-order lock of the delta watermark: how long the run took to take it (its cost to the run)
 and how long it held it from stamp to commit (the most an API request waits).
+
+``--reuse`` keeps the bench school when it is already built (same sizes) and only empties its
+publications, so the first publication can be timed again without rebuilding a 50,000-student
+school. ``--profile DIR`` writes each run's cProfile statistics to ``DIR/<phase>.prof`` and
+prints the top functions by cumulative time (profiling slows the run: time it without).
+``--sql-top N`` prints the N SQL statements (numbers folded) that took the most time in total,
+as Django's cursor saw them: the stage writer's BEGIN/COMMIT are in, its COPY and the run's
+final COMMIT (deferred foreign-key checks) are not.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
 import time
@@ -34,33 +41,66 @@ from common import bench_database_url, django_setup, peak_rss_mb, remove
 BENCH_SCHOOL_CODE = "BENCHPUB"
 
 
-def prepare(students: int, teachers: int) -> None:
-    from django.db import transaction
-
-    from lis.models import ClassSelection, CourseSelection, PublicationRun, PublishedObject, SchoolSyncSettings
+def prepare(students: int, teachers: int, *, reuse: bool = False) -> None:
+    from lis.models import PublicationRun, PublishedObject
     from lis.publication import published_objects_delete
     from myschool import models as m
     from myschool.demo import demo_school_create, demo_school_delete
 
     school = m.School.objects.filter(code=BENCH_SCHOOL_CODE).first()
     if school is not None:
+        started = time.perf_counter()
+        if reuse and not m.School.objects.exclude(pk=school.pk).exists():
+            _truncate_store()  # the bench school is alone: faster than deleting 500,000 objects
         published_objects_delete(PublishedObject.objects.filter(school=school))
+        published_objects_delete(PublishedObject.objects.filter(school=None))
         PublicationRun.objects.filter(school=school).delete()
+        sizes = (m.Student.objects.filter(school=school).count(), m.Teacher.objects.filter(school=school).count())
+        if reuse and sizes == (students, teachers):
+            _tick_everything(school)
+            _analyze()
+            print(f"reused the bench school ({students:,} students, {teachers:,} teachers), publications emptied in {time.perf_counter() - started:.1f} s")
+            return
         demo_school_delete(school_code=BENCH_SCHOOL_CODE)
     started = time.perf_counter()
     summary = demo_school_create(students=students, teachers=teachers, seed=1, school_code=BENCH_SCHOOL_CODE)
-    school = summary.school
-    with transaction.atomic():
-        SchoolSyncSettings.objects.create(school=school, should_sync=True)
-        CourseSelection.objects.bulk_create(
-            [CourseSelection(course_id=pk, sync=True) for pk in m.Course.objects.filter(school=school).values_list("pk", flat=True)],
-            batch_size=5000,
-        )
-        ClassSelection.objects.bulk_create(
-            [ClassSelection(school_class_id=pk, sync=True) for pk in m.SchoolClass.objects.filter(school=school).values_list("pk", flat=True)],
-            batch_size=5000,
-        )
+    _tick_everything(summary.school)
     print(f"prepared {students:,} students, {teachers:,} teachers ({summary.total_rows:,} rows) in {time.perf_counter() - started:.1f} s")
+
+
+def _tick_everything(school) -> None:
+    """The school syncs and every course and class is ticked (the generator creates unticked selection rows)."""
+    from django.db import transaction
+
+    from lis.models import ClassSelection, CourseSelection, SchoolSyncSettings
+    from myschool import models as m
+
+    with transaction.atomic():
+        SchoolSyncSettings.objects.update_or_create(school=school, defaults={"should_sync": True})
+        for selection, model, field in ((CourseSelection, m.Course, "course"), (ClassSelection, m.SchoolClass, "school_class")):
+            selection.objects.filter(**{f"{field}__school": school}).update(sync=True)
+            missing = model.objects.filter(school=school).exclude(pk__in=selection.objects.values(f"{field}_id"))
+            selection.objects.bulk_create(
+                [selection(**{f"{field}_id": pk}, sync=True) for pk in missing.values_list("pk", flat=True)], batch_size=5000
+            )
+
+
+def _truncate_store() -> None:
+    from django.db import connection
+
+    from lis.models import PublishedObject, PublishedReference
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {PublishedReference._meta.db_table}, {PublishedObject._meta.db_table}")
+
+
+def _analyze() -> None:
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
 
 
 def change_one_percent() -> None:
@@ -109,7 +149,31 @@ def clear_change_log() -> None:
     SchoolChange.objects.filter(school__code=BENCH_SCHOOL_CODE).delete()
 
 
-def publish(label: str, *, incremental: bool = False) -> None:
+def _sql_timing():
+    """Record (calls, seconds) per SQL statement shape from now on; returns the dict."""
+    import re
+    from collections import defaultdict
+
+    from django.db.backends import utils
+
+    timings = defaultdict(lambda: [0, 0.0])
+    real_execute = utils.CursorWrapper.execute
+
+    def execute(self, sql, params=None):
+        before = time.perf_counter()
+        try:
+            return real_execute(self, sql, params)
+        finally:
+            shape = re.sub(r"\d+", "N", re.sub(r"%s(, %s)+", "%s…", sql))[:150]
+            timing = timings[shape]
+            timing[0] += 1
+            timing[1] += time.perf_counter() - before
+
+    utils.CursorWrapper.execute = execute
+    return timings
+
+
+def publish(label: str, profile_dir: str = "", sql_top: int = 0, *, incremental: bool = False) -> None:
     from django.db import connection
 
     from lis.publication import publish_school
@@ -134,9 +198,26 @@ def publish(label: str, *, incremental: bool = False) -> None:
 
     CommitOrderLock.acquire, CommitOrderLock.release = timed_acquire, timed_release
     school = School.objects.get(code=BENCH_SCHOOL_CODE)
+    timings = _sql_timing() if sql_top else None
+    profiler = None
+    if profile_dir:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     started = time.perf_counter()
     result = publish_school(school, incremental=incremental)
     seconds = time.perf_counter() - started
+    if profiler is not None:
+        import pstats
+        from pathlib import Path
+
+        profiler.disable()
+        Path(profile_dir).mkdir(parents=True, exist_ok=True)
+        path = Path(profile_dir) / f"{'first' if label.startswith('first') else 'single' if 'single' in label else 'incremental'}.prof"
+        profiler.dump_stats(path)
+        print(f"profile:  {path}")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     counts = result.counts()
     rows = sum(c["created"] + c["updated"] + c["unchanged"] for c in counts.values())
     print(f"== {label} ({connection.vendor})")
@@ -148,6 +229,10 @@ def publish(label: str, *, incremental: bool = False) -> None:
     print(f"seconds:  {seconds:.1f}")
     print(f"rows/s:   {rows / seconds:,.0f}")
     print(f"peak RSS: {peak_rss_mb():.0f} MB")
+    if timings is not None:
+        print(f"SQL through Django's cursor: {sum(t[1] for t in timings.values()):.1f} s; the top {sql_top}:")
+        for shape, (calls, spent) in sorted(timings.items(), key=lambda item: -item[1][1])[:sql_top]:
+            print(f"  {spent:8.2f} s {calls:6,}×  {shape}")
     if "acquire" in window:
         print(
             f"commit-order lock: taken in {window['acquire'] * 1000:.1f} ms ({window['acquire'] / seconds:.2%} of the run); "
@@ -159,7 +244,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=1200)
     parser.add_argument("--teachers", type=int, default=90)
-    parser.add_argument("--reuse", action="store_true", help="The bench school is built and published already (see above).")
+    parser.add_argument("--reuse", action="store_true", help="keep an already built bench school of the same size")
+    parser.add_argument("--profile", metavar="DIR", default="", help="write cProfile statistics of each run to DIR")
+    parser.add_argument("--sql-top", type=int, default=0, metavar="N", help="print the N costliest SQL statement shapes")
+    parser.add_argument("--published", action="store_true", help="the bench school is built and published already: time only the incremental runs")
     parser.add_argument("--phase", choices=["prepare", "first", "incremental", "single"], help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -167,29 +255,31 @@ def main() -> None:
     if args.phase:  # a child process: one step on the parent's database
         django_setup(args.database_url)
         if args.phase == "prepare":
-            prepare(args.students, args.teachers)
+            prepare(args.students, args.teachers, reuse=args.reuse)
             return
         if args.phase == "first":
-            publish("first publication")
+            publish("first publication", args.profile, args.sql_top)
         elif args.phase == "incremental":
             change_one_percent()
-            publish("incremental publication, 1% changed", incremental=True)
+            publish("incremental publication, 1% changed", args.profile, args.sql_top, incremental=True)
         else:
             change_one_student()
-            publish("incremental publication, a single edit", incremental=True)
+            publish("incremental publication, a single edit", args.profile, args.sql_top, incremental=True)
         return
 
     # The parent stays small: a child's peak RSS starts from its parent's size at fork.
     url, temp_dir = bench_database_url("bench-publish-")
     try:
         django_setup(url)
-        if args.reuse:
+        if args.published:
             clear_change_log()
-        for phase in ("incremental", "single") if args.reuse else ("prepare", "first", "incremental", "single"):
+        for phase in ("incremental", "single") if args.published else ("prepare", "first", "incremental", "single"):
             sys.stdout.flush()
             subprocess.run(
                 [sys.executable, __file__, "--phase", phase, "--database-url", url,
-                 "--students", str(args.students), "--teachers", str(args.teachers)],
+                 "--students", str(args.students), "--teachers", str(args.teachers),
+                 *(["--reuse"] if args.reuse else []), *(["--profile", args.profile] if args.profile else []),
+                 *(["--sql-top", str(args.sql_top)] if args.sql_top else [])],
                 check=True,
             )
     finally:

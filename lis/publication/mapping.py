@@ -6,15 +6,24 @@ No function here touches the database; :mod:`lis.publication.collect` feeds them
 A :class:`PublishedRecord` is an object *without* ``sourcedId``/``status``/``dateLastModified``
 in its payload (those are store columns); its GUIDRefs carry ``href`` paths
 (:func:`lis.oneroster.guid_ref`) so a change of host never changes a hash.
+
+The content hash is the SHA-256 of the payload as canonical JSON (sorted keys, no spaces, UTF-8,
+non-ASCII characters as themselves): :func:`canonical_json`, written with ``orjson``, whose
+output for these payloads (strings, booleans, null, lists, objects) is byte for byte what
+``json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` gives, the
+definition the stored hashes were made with (``tests/lis/test_canonical_json.py``). It is made
+once per record, for the hash and (PostgreSQL) the stage's payload: the two ``json.dumps`` per
+record it replaces took 60.6 s of a 453 s profiled first publication at 50,000 students.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass, field
+
+import orjson
 
 from lis.models import Kind
 from lis.oneroster import format_date, guid_ref
@@ -46,19 +55,36 @@ class PublishedRecord:
     owner_id: int | None = None
     movable_from: frozenset[int] = frozenset()
     _hash: str | None = None
+    _canonical: bytes | None = None
+
+    @property
+    def canonical(self) -> bytes:
+        """The payload as canonical JSON (:func:`canonical_json`), computed once."""
+        if self._canonical is None:
+            self._canonical = canonical_json(self.payload)
+        return self._canonical
 
     @property
     def content_hash(self) -> str:
         """SHA-256 (hex) of the payload as canonical JSON: sorted keys, no spaces, UTF-8."""
         if self._hash is None:
-            canonical = json.dumps(self.payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            self._hash = hashlib.sha256(canonical.encode()).hexdigest()
+            self._hash = hashlib.sha256(self.canonical).hexdigest()
         return self._hash
 
     @property
     def label(self) -> str:
         """A short human description for previews, e.g. ``Algebra 1 (cls-1)`` or ``student usr-1 in cls-1 (enr-1)``."""
         return describe(self.kind, self.sourced_id, self.payload)
+
+
+def canonical_json(payload: dict) -> bytes:
+    """``payload`` as canonical JSON, UTF-8: sorted keys, no spaces, non-ASCII characters unescaped.
+
+    Byte for byte ``json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()``
+    for the JSON types a payload holds (str, bool, None, int, list, dict with str keys); raises
+    ``orjson.JSONEncodeError`` (a ``TypeError``) for anything else, as ``json.dumps`` raises ``TypeError``.
+    """
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
 
 
 def describe(kind: str, sourced_id: str, payload: dict) -> str:

@@ -215,6 +215,9 @@ class _Publisher:
     def diff_kind(self, kind: str, records: Iterable[PublishedRecord]) -> set[str]:
         produced: set[str] = set()
         changes = self.changes[kind]
+        # A store without any object of the kind (a first publication) needs no lookup per batch. If
+        # another run creates some meanwhile, the apply hits the unique constraint and this run diffs again.
+        stored = PublishedObject.objects.filter(kind=kind, tenant=0).exists()
         for batch in _batched(records):
             ids = [r.sourced_id for r in batch]
             existing = {
@@ -222,7 +225,7 @@ class _Publisher:
                 for row in PublishedObject.objects.filter(kind=kind, sourced_id__in=ids, tenant=0).values_list(
                     "pk", "sourced_id", "content_hash", "status", "school_id", "subtype", "date_last_modified", named=True
                 )
-            }
+            } if stored else {}
             creates, updates = [], []
             for record in batch:
                 if record.sourced_id in produced:

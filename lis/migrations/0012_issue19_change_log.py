@@ -14,7 +14,7 @@ def full_run_for_every_school(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lis', '0010_pull_pages_rendered'),
+        ('lis', '0011_issue19_first_publication'),
         ('myschool', '0006_issue14_same_person_as'),
     ]
 
