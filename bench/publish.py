@@ -32,6 +32,7 @@ final COMMIT (deferred foreign-key checks) are not.
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import time
