@@ -1,4 +1,4 @@
-"""Benchmark the publication: ``python bench/publish.py [--students N] [--teachers N]``.
+"""Benchmark the publication: ``python bench/publish.py [--students N] [--teachers N] [--published]``.
 
 Builds the generated demo school (default: the default demo school, 1,200 students and 90
 teachers; ``--students 50000 --teachers 4000`` for the large one) in the bench database (see
@@ -7,7 +7,14 @@ its peak memory is its own:
 
 1. the first publication (everything created);
 2. an incremental publication after 1% of the rows changed (1% of students, teachers and
-   courses renamed, 1% of course memberships removed).
+   courses renamed, 1% of course memberships removed), the changes made through tracked write
+   paths (``save()``, the membership admin's delete), so the run diffs only what they touch
+   (issue 19, ``lis.publication.incremental``);
+3. an incremental publication after a single edit (one student renamed).
+
+``--published`` skips building and the first publication: the bench school must already be
+published from its current data (e.g. by an earlier run of this script); its change log is
+cleared first (the migration that introduced it asks every school for a full run).
 
 Each prints rows (objects produced), seconds, rows/s, peak RSS, the counts per kind, and the
 commit-order lock of the delta watermark: how long the run took to take it (its cost to the run)
@@ -25,6 +32,7 @@ final COMMIT (deferred foreign-key checks) are not.
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import time
@@ -97,23 +105,49 @@ def _analyze() -> None:
 
 
 def change_one_percent() -> None:
+    """1% of students, teachers and courses renamed (``save()``), 1% of course memberships deleted as
+    the membership admin deletes them: tracked write paths (lis.publication.changes)."""
     from django.db import transaction
 
     from myschool import models as m
+    from myschool.signals import school_data_changed_notify
 
     school = m.School.objects.get(code=BENCH_SCHOOL_CODE)
+    started = time.perf_counter()
     with transaction.atomic():
         for model, field in ((m.Student, "given_name"), (m.Teacher, "given_name"), (m.Course, "name")):
             pks = list(model.objects.filter(school=school).order_by("pk").values_list("pk", flat=True)[::100])
             for start in range(0, len(pks), 2000):
-                chunk = model.objects.filter(pk__in=pks[start : start + 2000])
-                objs = list(chunk)
-                for obj in objs:
-                    setattr(obj, field, getattr(obj, field) + " (changed)")
-                model.objects.bulk_update(objs, [field], batch_size=1000)
+                for obj in model.objects.filter(pk__in=pks[start : start + 2000]):
+                    setattr(obj, field, _toggled(getattr(obj, field), " (changed)"))
+                    obj.save()
         doomed = list(m.CourseStudent.objects.filter(course__school=school).order_by("pk").values_list("pk", flat=True)[::100])
         for start in range(0, len(doomed), 2000):
-            m.CourseStudent.objects.filter(pk__in=doomed[start : start + 2000]).delete()
+            chunk = doomed[start : start + 2000]
+            school_data_changed_notify(sender=m.CourseStudent, school_ids=[school.pk], pks=chunk)
+            m.CourseStudent.objects.filter(pk__in=chunk).delete()
+    print(f"1% changed through tracked writes in {time.perf_counter() - started:.1f} s")
+
+
+def _toggled(value: str, suffix: str) -> str:
+    """``value`` without its trailing bench tags, plus ``suffix`` unless it had one (repeated ``--reuse`` runs stay short)."""
+    base = re.sub(r"( \(\w+\))+$", "", value)
+    return base if value != base else base + suffix
+
+
+def change_one_student() -> None:
+    """One student renamed (``save()``)."""
+    from myschool import models as m
+
+    student = m.Student.objects.filter(school__code=BENCH_SCHOOL_CODE).order_by("pk")[1000]
+    student.given_name = _toggled(student.given_name, " (edited)")
+    student.save()
+
+
+def clear_change_log() -> None:
+    from lis.models import SchoolChange
+
+    SchoolChange.objects.filter(school__code=BENCH_SCHOOL_CODE).delete()
 
 
 def _sql_timing():
@@ -140,7 +174,7 @@ def _sql_timing():
     return timings
 
 
-def publish(label: str, profile_dir: str = "", sql_top: int = 0) -> None:
+def publish(label: str, profile_dir: str = "", sql_top: int = 0, *, incremental: bool = False) -> None:
     from django.db import connection
 
     from lis.publication import publish_school
@@ -173,7 +207,7 @@ def publish(label: str, profile_dir: str = "", sql_top: int = 0) -> None:
         profiler = cProfile.Profile()
         profiler.enable()
     started = time.perf_counter()
-    result = publish_school(school)
+    result = publish_school(school, incremental=incremental)
     seconds = time.perf_counter() - started
     if profiler is not None:
         import pstats
@@ -181,7 +215,7 @@ def publish(label: str, profile_dir: str = "", sql_top: int = 0) -> None:
 
         profiler.disable()
         Path(profile_dir).mkdir(parents=True, exist_ok=True)
-        path = Path(profile_dir) / f"{'first' if label.startswith('first') else 'incremental'}.prof"
+        path = Path(profile_dir) / f"{'first' if label.startswith('first') else 'single' if 'single' in label else 'incremental'}.prof"
         profiler.dump_stats(path)
         print(f"profile:  {path}")
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
@@ -189,6 +223,7 @@ def publish(label: str, profile_dir: str = "", sql_top: int = 0) -> None:
     rows = sum(c["created"] + c["updated"] + c["unchanged"] for c in counts.values())
     print(f"== {label} ({connection.vendor})")
     print(f"status:   {result.status}")
+    print(f"run:      {result.run.notes if result.run else ''}")
     for kind, c in counts.items():
         print(f"  {kind:<16} {c['created']:>8,} created {c['updated']:>8,} updated {c['deleted']:>8,} deleted {c['unchanged']:>8,} unchanged")
     print(f"rows:     {rows:,}")
@@ -213,7 +248,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep an already built bench school of the same size")
     parser.add_argument("--profile", metavar="DIR", default="", help="write cProfile statistics of each run to DIR")
     parser.add_argument("--sql-top", type=int, default=0, metavar="N", help="print the N costliest SQL statement shapes")
-    parser.add_argument("--phase", choices=["prepare", "first", "incremental"], help=argparse.SUPPRESS)
+    parser.add_argument("--published", action="store_true", help="the bench school is built and published already: time only the incremental runs")
+    parser.add_argument("--phase", choices=["prepare", "first", "incremental", "single"], help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -222,16 +258,23 @@ def main() -> None:
         if args.phase == "prepare":
             prepare(args.students, args.teachers, reuse=args.reuse)
             return
-        if args.phase == "incremental":
+        if args.phase == "first":
+            publish("first publication", args.profile, args.sql_top)
+        elif args.phase == "incremental":
             change_one_percent()
-        publish("first publication" if args.phase == "first" else "incremental publication, 1% changed", args.profile, args.sql_top)
+            publish("incremental publication, 1% changed", args.profile, args.sql_top, incremental=True)
+        else:
+            change_one_student()
+            publish("incremental publication, a single edit", args.profile, args.sql_top, incremental=True)
         return
 
     # The parent stays small: a child's peak RSS starts from its parent's size at fork.
     url, temp_dir = bench_database_url("bench-publish-")
     try:
         django_setup(url)
-        for phase in ("prepare", "first", "incremental"):
+        if args.published:
+            clear_change_log()
+        for phase in ("incremental", "single") if args.published else ("prepare", "first", "incremental", "single"):
             sys.stdout.flush()
             subprocess.run(
                 [sys.executable, __file__, "--phase", phase, "--database-url", url,

@@ -12,7 +12,7 @@ class LisConfig(AppConfig):
         from myschool.scoping import register_school_path
 
         from . import models as m
-        from .publication import tenants  # noqa: F401 — connects the integration-membership signal
+        from .publication import changes, tenants  # noqa: F401 — change log receivers; integration-membership signal
         from .selection import receivers  # noqa: F401 — selection rows follow the school domain's groups
 
         for model, path in {

@@ -13,6 +13,12 @@ whose environment variable ``LIS_<KEY>`` is set.
   time needs a reason from support.
 - ``HANDOFF_FAILURES_PER_MINUTE`` (10): wrong or dead handoff tokens one IP address may try per minute.
 - ``SILENCE_ALERT_HOURS`` (48): support is emailed when an active integration made no API request for this long.
+- ``INCREMENTAL_EVERY_MINUTES`` (60): how often the periodic run publishes, incrementally, the schools
+  with logged changes (``lis.publication.incremental``); 0 turns it off.
+- ``FULL_RUN_EVERY_DAYS`` (1): the nightly run is full (the safety net) when the school's last full
+  run is at least this old; 1 makes every nightly run full, 7 weekly.
+- ``INCREMENTAL_MAX_OBJECTS`` (50000): an incremental run whose changes touch more users, classes
+  and enrollments than this runs in full instead.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ DEFAULTS = {
     "HANDOFF_COOLDOWN_HOURS": 24,
     "HANDOFF_FAILURES_PER_MINUTE": 10,
     "SILENCE_ALERT_HOURS": 48,
+    "INCREMENTAL_EVERY_MINUTES": 60,
+    "FULL_RUN_EVERY_DAYS": 1,
+    "INCREMENTAL_MAX_OBJECTS": 50000,
 }
 
 

@@ -8,7 +8,7 @@ from django.db import InterfaceError, OperationalError
 from lis.integrations.handoff import handoffs_expire
 from lis.integrations.health import integrations_alert_silent
 from lis.models import RunTrigger
-from lis.publication.runs import school_publish, schools_publish_nightly
+from lis.publication.runs import school_publish, schools_publish_changed, schools_publish_nightly
 
 SOFT_TIME_LIMIT = 2 * 3600
 HARD_TIME_LIMIT = SOFT_TIME_LIMIT + 300
@@ -34,6 +34,12 @@ def publish_school_task(self, school_id: int, *, trigger: str = RunTrigger.NIGHT
 def publish_nightly() -> int:
     """The 00:00 fan-out (:func:`~lis.publication.runs.schools_publish_nightly`); returns how many tasks it enqueued."""
     return schools_publish_nightly()
+
+
+@shared_task
+def publish_changed() -> int:
+    """Periodic: incremental runs of the schools with logged changes (:func:`schools_publish_changed`)."""
+    return schools_publish_changed()
 
 
 @shared_task

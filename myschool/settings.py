@@ -337,3 +337,11 @@ CELERY_BEAT_SCHEDULE = {
     # Delete expired OAuth access tokens (django-oauth-toolkit's clear_expired); tokens live one hour.
     "clear-expired-tokens": {"task": "oneroster_api.tasks.clear_expired_tokens", "schedule": crontab(minute=30)},
 }
+# Incremental publication of the schools with logged changes, every LIS_INCREMENTAL_EVERY_MINUTES (0: off).
+_INCREMENTAL_EVERY = LIS.get("INCREMENTAL_EVERY_MINUTES", LIS_DEFAULTS["INCREMENTAL_EVERY_MINUTES"])
+if _INCREMENTAL_EVERY > 0:
+    from datetime import timedelta  # noqa: E402
+
+    CELERY_BEAT_SCHEDULE["publish-changed"] = {
+        "task": "lis.tasks.publish_changed", "schedule": timedelta(minutes=_INCREMENTAL_EVERY),
+    }

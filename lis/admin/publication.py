@@ -44,7 +44,7 @@ class PublicationRunAdmin(SchoolScopedAdmin):
     date_hierarchy = "started_at"
     actions = ["confirm_held"]  # the change permission stands for "may confirm"; every field stays read-only
     fields = [
-        "school", "trigger", "triggered_by", "status", "started_at", "committed_at", "finished_at",
+        "school", "trigger", "triggered_by", "status", "notes", "started_at", "committed_at", "finished_at",
         "counts_table", "withheld", "purged", "hold_reason", "error", "mass_deletion", "confirms",
     ]
     readonly_fields = fields

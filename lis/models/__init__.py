@@ -1,5 +1,6 @@
 """The LIS integration: sync selection, Microsoft tenants and the published OneRoster records."""
 
+from .changes import ChangeKind, SchoolChange
 from .integration import (
     ClientState,
     CredentialHandoff,
@@ -28,6 +29,8 @@ from .publication import (
 from .selection import ClassSelection, CourseSelection, Feature, FeatureGrant, SchoolSyncSettings, SelectionChange, UsersToPublish
 
 __all__ = [
+    "ChangeKind",
+    "SchoolChange",
     "ClassSelection",
     "ClientState",
     "CredentialHandoff",

@@ -132,6 +132,7 @@ class RunTrigger(models.TextChoices):
     NIGHTLY = "nightly", "Nightly schedule"
     SUPPORT = "support", "Support (publish now)"
     COMMAND = "command", "Management command"
+    PERIODIC = "periodic", "Periodic (changes only)"
 
 
 class RunStatus(models.TextChoices):
@@ -168,6 +169,10 @@ class PublicationRun(models.Model):
     )
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
     counts = models.JSONField(default=dict, blank=True)
+    notes = models.CharField(
+        max_length=300, blank=True,
+        help_text="Full or incremental, and why (issue 19): e.g. 'incremental: 3 changes, 41 objects compared'.",
+    )
     error = models.TextField(blank=True)
     hold_reason = models.TextField(blank=True)
     allow_mass_deletion = models.BooleanField(default=False, help_text="Confirmed by support after a held run.")

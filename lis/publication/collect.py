@@ -126,6 +126,11 @@ class SchoolData:
         """The active students or teachers the school's switch selects, withheld ones included."""
         return people_to_publish(self.school, model, self.settings)
 
+    def only(self, kind: str, rows, field: str = "sourced_id"):
+        """``rows`` as read for ``kind``: all of them (an incremental run narrows them to the sourcedIds
+        it compares, matched on ``field``: lis.publication.incremental)."""
+        return rows
+
     def records(self) -> Iterator[tuple[str, Iterator[PublishedRecord]]]:
         """Yield ``(kind, records)`` for every kind in :data:`KIND_ORDER` (see the module docstring)."""
         producers = {
@@ -180,7 +185,7 @@ class SchoolData:
         if not self.publishes_year:
             return
         grades: dict[int, set[str]] = defaultdict(set)
-        for subject_id, levels in self.courses.values_list("subject_id", "grade_levels"):
+        for subject_id, levels in self.only("course", self.courses.values_list("subject_id", "grade_levels"), "subject__sourced_id"):
             grades[subject_id].update(m.split_list(levels))
         subjects = m.Subject.objects.filter(pk__in=list(grades)).order_by("sourced_id")
         records = [
@@ -202,7 +207,7 @@ class SchoolData:
         school_id = self.school.sourced_id
         terms_of: dict[int, list[str]] = defaultdict(list)
         through = m.Course.terms.through.objects.filter(course__in=self.courses).order_by("term__start_date", "term__sourced_id")
-        for course_id, term_id in through.values_list("course_id", "term__sourced_id"):
+        for course_id, term_id in self.only("class", through.values_list("course_id", "term__sourced_id"), "course__sourced_id"):
             terms_of[course_id].append(term_id)
         rows = self.courses.order_by("sourced_id").values_list(
             "pk", "sourced_id", "name", "code", "location", "grade_levels", "periods",
@@ -215,7 +220,7 @@ class SchoolData:
                 subject_sourced_id=subject_id, subject_area=area, subject_code=subject_code,
                 school_sourced_id=school_id, term_sourced_ids=terms_of.get(pk) or self.year_term_ids,
             )
-            for pk, sourced_id, name, code, location, grades, periods, subject_id, area, subject_code in rows.iterator(CHUNK)
+            for pk, sourced_id, name, code, location, grades, periods, subject_id, area, subject_code in self.only("class", rows).iterator(CHUNK)
         )
         homerooms = self.classes.order_by("sourced_id").values_list("sourced_id", "name", "code", "location", "grade_level")
         homeroom_classes = (
@@ -223,7 +228,7 @@ class SchoolData:
                 sourced_id=sourced_id, title=name, code=code, location=location, grade=grade,
                 school_sourced_id=school_id, year_sourced_id=self.year.sourced_id, term_sourced_ids=self.year_term_ids,
             )
-            for sourced_id, name, code, location, grade in homerooms.iterator(CHUNK)
+            for sourced_id, name, code, location, grade in self.only("class", homerooms).iterator(CHUNK)
         )
         yield from _by_sourced_id(course_classes, homeroom_classes)
 
@@ -240,7 +245,7 @@ class SchoolData:
         extra = ("grade_level",) if model is m.Student else ()
         generated = self.generated_usernames
         rows = unlinked(self.people(model)).order_by("sourced_id").values_list(*fields, number, *extra)
-        for row in rows.iterator(CHUNK):
+        for row in self.only("user", rows).iterator(CHUNK):
             pk, sourced_id, username, given, middle, family, email, identifier, *grade = row
             username = generated.get(PersonKey(role, pk), username)
             yield mapping.user_record(
@@ -298,7 +303,7 @@ class SchoolData:
             .values_list("sourced_id", "user_sid", "main_sid", "class_sid", *own, named=True)
         )
         student = role == "student"
-        for row in rows.iterator(CHUNK):
+        for row in self.only("enrollment", rows).iterator(CHUNK):
             yield mapping.enrollment_record(
                 sourced_id=row.sourced_id, role=role, user_sourced_id=row.main_sid or row.user_sid,
                 class_sourced_id=row.class_sid, school_sourced_id=self.school.sourced_id,
@@ -327,7 +332,7 @@ class SchoolData:
 
     def unlinked_demographics(self) -> Iterator[PublishedRecord]:
         rows = unlinked(self.people(m.Student)).order_by("sourced_id").values_list("sourced_id", "birth_date", "sex")
-        for sourced_id, birth_date, sex in rows.iterator(CHUNK):
+        for sourced_id, birth_date, sex in self.only("demographics", rows).iterator(CHUNK):
             record = mapping.demographics_record(sourced_id=sourced_id, birth_date=birth_date, sex=sex)
             if record is not None:
                 yield record

@@ -23,7 +23,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError, transaction
 
 from lis.alerts import alert_support
-from lis.models import PublicationRun, RunStatus, RunTrigger
+from lis.models import PublicationRun, RunStatus, RunTrigger, SchoolChange
 from lis.selection.services import selections_sync_all
 from myschool.models import School
 from myschool.synctime import sync_time
@@ -95,8 +95,20 @@ def schools_publish_nightly() -> int:
     purged = tombstones_purge_expired(except_school_ids=school_ids)
     if purged:
         logger.info("Nightly: purged %d expired tombstones of schools not published tonight", purged)
+    # A school published by no run has nothing to catch up on: switching it on logs a full run.
+    SchoolChange.objects.exclude(school_id__in=school_ids).delete()
     for school_id in school_ids:
         _enqueue(school_id, trigger=RunTrigger.NIGHTLY)
+    return len(school_ids)
+
+
+def schools_publish_changed() -> int:
+    """Periodic (``LIS["INCREMENTAL_EVERY_MINUTES"]``): an incremental run for every school to publish
+    that has logged changes (:mod:`lis.publication.incremental`); returns the number of tasks enqueued."""
+    changed = SchoolChange.objects.values("school_id")
+    school_ids = list(schools_to_publish().filter(pk__in=changed).values_list("pk", flat=True))
+    for school_id in school_ids:
+        _enqueue(school_id, trigger=RunTrigger.PERIODIC)
     return len(school_ids)
 
 
@@ -176,16 +188,19 @@ class InlineRun:
 
 
 def school_publish_inline(
-    school: School, *, dry_run: bool = False, progress: Callable[[str, int], None] | None = None
+    school: School, *, dry_run: bool = False, incremental: bool = False, progress: Callable[[str, int], None] | None = None
 ) -> InlineRun:
     """Publish ``school`` in this process (the ``publish_roster`` command), or compute it with ``dry_run``.
 
+    ``incremental`` diffs only what changed since the school's last run (:mod:`lis.publication.incremental`).
     ``progress(kind, n)`` is called after each batch (see :func:`publish_school`). A failure is
     logged on its run and reported in the result's ``error``, never raised, so the command goes
     on with the other schools.
     """
     try:
-        result = publish_school(school, trigger=RunTrigger.COMMAND, dry_run=dry_run, progress=progress)
+        result = publish_school(
+            school, trigger=RunTrigger.COMMAND, dry_run=dry_run, incremental=incremental, progress=progress
+        )
     except PublicationInProgress as exc:
         return InlineRun(None, str(exc))
     except Exception as exc:  # the run is logged as failed; say so and carry on with other schools

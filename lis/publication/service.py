@@ -150,6 +150,8 @@ def _now_ms() -> dt.datetime:
 class _Publisher:
     """One run's diff (phase 1, staged) and apply (phase 2); :class:`_DryRun` computes the same diff and writes nothing."""
 
+    analyze_after = True  # refresh the store's statistics after the run (not after a small incremental one)
+
     def __init__(self, school: School, *, run: PublicationRun | None, allow_mass_deletion: bool, progress: Callable | None):
         self.school = school
         self.run = run
@@ -309,6 +311,10 @@ class _Publisher:
             self.hold_reason = "\n".join(filter(None, [self.hold_reason, reason]))
             self.held()
 
+    def notes(self) -> dict:
+        """Fields of the run's log besides the counts (the incremental run: ``notes``, which kind of run it was)."""
+        return {}
+
     def _owner(self, record: PublishedRecord) -> int | None:
         """The pk of the school that owns ``record`` in the store (None for a shared district org)."""
         if record.owner_id is not None:
@@ -385,6 +391,7 @@ def publish_school(
     confirms: PublicationRun | None = None,
     run: PublicationRun | None = None,
     progress: Callable[[str, int], None] | None = None,
+    incremental: bool | None = None,
 ) -> PublicationResult:
     """Publish ``school`` (see the module docstring) and log the run.
 
@@ -393,7 +400,10 @@ def publish_school(
     the same changes and writes nothing (no lock, no run logged). ``allow_mass_deletion``
     (support's confirmation of the held run ``confirms``) lifts the mass-deletion guard.
     ``run`` is a run logged earlier as queued (by :func:`lis.publication.runs.publish_now`); its own
-    trigger, user and flags then apply.
+    trigger, user and flags then apply. ``incremental`` diffs only what changed since the school's
+    last run (:mod:`lis.publication.incremental`); None decides by the trigger
+    (:func:`~lis.publication.incremental.run_is_incremental`). Either way the run consumes the
+    school's change log when it commits.
 
     Returns a :class:`PublicationResult` whose status is succeeded, failed, held or dry_run.
     Raises :class:`PublicationInProgress` when another run of the school holds the lock.
@@ -419,15 +429,22 @@ def publish_school(
             run.save(update_fields=["status"])
         _abandon_dead_runs(school, run)
         stage_clear_dead(run)
-        return _run(school, run, progress)
+        from .incremental import run_is_incremental
+
+        if incremental is None:
+            incremental = run_is_incremental(school, run.trigger)
+        return _run(school, run, progress, incremental=incremental)
     finally:
         lock.release()
 
 
-def _run(school: School, run: PublicationRun, progress: Callable | None) -> PublicationResult:
+def _run(school: School, run: PublicationRun, progress: Callable | None, *, incremental: bool = False) -> PublicationResult:
     """Phase 1 (diff and stage), then phase 2 (apply in one short transaction); again if the store changed meanwhile."""
+    from .incremental import ChangeTrackingPublisher, IncrementalPublisher
+
+    publisher_class = IncrementalPublisher if incremental else ChangeTrackingPublisher
     for attempt in range(1, ATTEMPTS + 1):
-        publisher = _Publisher(school, run=run, allow_mass_deletion=run.allow_mass_deletion, progress=progress)
+        publisher = publisher_class(school, run=run, allow_mass_deletion=run.allow_mass_deletion, progress=progress)
         try:
             try:
                 publisher.publish()
@@ -448,7 +465,8 @@ def _run(school: School, run: PublicationRun, progress: Callable | None) -> Publ
         except Exception as exc:  # noqa: BLE001 — any failure must be logged on the run, then re-raised
             _finish(run, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}", committed_at=None)
             raise
-        _analyze()
+        if publisher.analyze_after:
+            _analyze()
         return PublicationResult(RunStatus.SUCCEEDED, publisher.changes, run=run, purged=purged)
     raise AssertionError("unreachable")
 
@@ -464,7 +482,7 @@ def _apply(publisher: _Publisher, run: PublicationRun, *, withheld: dict[str, in
             stamp = publisher.stamp()
             purged = publisher.purge()
             counts = {**_counts(publisher.changes), "purged": purged, "withheld": withheld}
-            _finish(run, RunStatus.SUCCEEDED, counts=counts, committed_at=stamp)
+            _finish(run, RunStatus.SUCCEEDED, counts=counts, committed_at=stamp, **publisher.notes())
     finally:
         order.release()
     return purged

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F, Model, QuerySet
 
 from myschool.models import School
+from myschool.signals import school_data_changed_notify
 
 from ..models import SchoolSyncSettings, SelectionChange
 from .selectors import GROUP_FIELDS, active_year_selections
@@ -80,6 +81,10 @@ def selections_set_sync(*, selections: QuerySet, sync: bool, user) -> int:
     if not changing:
         return 0
     model.objects.filter(pk__in=[row.pk for row in changing]).update(sync=sync)
+    # QuerySet.update sends no post_save: tell the incremental publication (lis.publication.changes).
+    school_data_changed_notify(
+        sender=model, school_ids={getattr(row, field).school_id for row in changing}, pks=[row.pk for row in changing]
+    )
     SelectionChange.objects.bulk_create(
         SelectionChange(
             school_id=getattr(row, field).school_id,

@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef, Q
 from .. import models as m
 from ..scoping import scope_to_user, sees_all_schools
 from ..selectors import also_at, courses_with_member_counts, school_classes_with_member_counts
+from ..signals import school_data_changed_notify
 from .base import SCHOOL_FILTER, MemberCountColumns, SchoolGroupsChangedOnSave, SchoolScopedAdmin, SchoolScopedMixin
 
 
@@ -191,6 +192,17 @@ class TeacherAdmin(PersonLinkAdmin):
 class MembershipAdmin(SchoolScopedAdmin):
     readonly_fields = ["sourced_id"]
     search_fields = ["sourced_id"]
+
+    # Deleting sends no per-row signal the LIS follows (the demo deletes memberships by the
+    # hundred thousand): say which rows go, before they go (myschool.signals.school_data_changed).
+    def delete_model(self, request, obj):
+        school_data_changed_notify(sender=type(obj), school_ids=[obj.person.school_id], pks=[obj.pk])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        rows = list(queryset.values_list("pk", f"{queryset.model.person_field}__school_id"))
+        school_data_changed_notify(sender=queryset.model, school_ids={s for _, s in rows}, pks=[pk for pk, _ in rows])
+        super().delete_queryset(request, queryset)
 
 
 @admin.register(m.CourseStudent)

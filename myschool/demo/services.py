@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from myschool import models as m
 from myschool.statistics import school_tables_analyze
-from myschool.signals import school_groups_changed_notify
+from myschool.signals import rows_untracked, school_data_changed_notify, school_groups_changed_notify
 
 from .names import FAMILY_NAMES, FEMALE_GIVEN_NAMES, MALE_GIVEN_NAMES, username_base
 from .plan import (
@@ -132,9 +132,11 @@ def demo_school_create(
             f"A school with code {school_code!r} already exists; use --replace to delete and rebuild it.",
             code="school_exists",
         )
-    summary = _Build(seed=seed, school_code=school_code).run(
-        students=students, teachers=teachers, school_name=school_name, today=today or timezone.localdate()
-    )
+    with rows_untracked():  # bulk writes: the school is reported whole (lis.publication.changes)
+        summary = _Build(seed=seed, school_code=school_code).run(
+            students=students, teachers=teachers, school_name=school_name, today=today or timezone.localdate()
+        )
+    school_data_changed_notify(sender=m.School, school_ids=[summary.school.pk])
     school_tables_analyze()
     return summary
 
@@ -150,14 +152,18 @@ def demo_school_delete(*, school_code: str) -> bool:
     school = m.School.objects.filter(code=school_code).first()
     if school is None:
         return False
-    m.CourseStudent.objects.filter(course__school=school).delete()
-    m.CourseTeacher.objects.filter(course__school=school).delete()
-    m.Course.terms.through.objects.filter(course__school=school).delete()
-    m.Course.objects.filter(school=school).delete()
-    m.ClassStudent.objects.filter(student__school=school).delete()
-    m.ClassTeacher.objects.filter(teacher__school=school).delete()
+    # Other schools of its Microsoft tenant recompute in full (their duplicate emails may change).
+    school_data_changed_notify(sender=m.School, school_ids=[school.pk])
+    with rows_untracked():
+        m.CourseStudent.objects.filter(course__school=school).delete()
+        m.CourseTeacher.objects.filter(course__school=school).delete()
+        m.Course.terms.through.objects.filter(course__school=school).delete()
+        m.Course.objects.filter(school=school).delete()
+        m.ClassStudent.objects.filter(student__school=school).delete()
+        m.ClassTeacher.objects.filter(teacher__school=school).delete()
     try:
-        school.delete()
+        with rows_untracked():
+            school.delete()
     except ProtectedError as exc:
         kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
         raise ValidationError(

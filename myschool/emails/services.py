@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from django.db import transaction
 
 from myschool.models import EmailChange, EmailChangeBatch, EmailChangeKind, School
+from myschool.signals import school_data_changed_notify
 
 from .conf import emails_setting
 from .people import MODELS, Person, PersonKey, people_by_key
@@ -81,6 +82,11 @@ def _write(
     for role, model in MODELS.items():
         rows = [model(pk=key.pk, primary_email=email) for key, email in proposed.items() if key.role == role]
         model.objects.bulk_update(rows, ["primary_email"], batch_size=500)
+        # bulk_update sends no post_save: say which people changed, and their old emails.
+        school_data_changed_notify(
+            sender=model, school_ids=[school.pk], pks=[row.pk for row in rows],
+            old_values={key.pk: {"primary_email": people[key].email} for key in proposed if key.role == role},
+        )
     EmailChange.objects.bulk_create(
         [
             EmailChange(

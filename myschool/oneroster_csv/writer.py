@@ -26,7 +26,7 @@ from django.utils import timezone
 from myschool import models as m
 from myschool.scoping import SCHOOL_PATHS
 from myschool.statistics import school_tables_analyze
-from myschool.signals import school_groups_changed_notify
+from myschool.signals import rows_untracked, school_data_changed_notify, school_groups_changed_notify
 
 from .bundle import BundleError, ImportProblem, read_bundle_checked
 from .plan import FOREIGN_KEYS, LARGE_MODELS, MODEL_ORDER, ImportPlan, plan_import
@@ -67,6 +67,7 @@ class ImportResult:
 
     counts: dict[str, ModelCounts] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    school_ids: set[int] = field(default_factory=set)  # the schools the import wrote to
 
     def lines(self) -> list[str]:
         """Human-readable summary lines, one per model and one per skipped reason."""
@@ -330,10 +331,10 @@ def write_plan(plan: ImportPlan) -> ImportResult:
         counts.unchanged = len(plan.records[model]) - counts.created - counts.updated
         result.counts[str(model._meta.verbose_name_plural)] = counts
     _set_active_years(plan, objects)
+    result.school_ids = {obj.pk for obj in objects[m.School].values()}
     school_groups_changed_notify(
         sender=m.Course,
-        school_ids={obj.pk for obj in objects[m.School].values()}
-        | {obj.school_id for model in (m.Course, m.SchoolClass) for obj in objects[model].values()},
+        school_ids=result.school_ids | {obj.school_id for model in (m.Course, m.SchoolClass) for obj in objects[model].values()},
     )
     return result
 
@@ -381,7 +382,10 @@ def _import(bundle, read_problems: list[ImportProblem], school_code: str | None)
             problems = check_against_database(plan)
             if problems:
                 raise BundleError(sorted(problems))
-            return write_plan(plan)
+            with rows_untracked():  # bulk writes: every school of the plan is reported whole
+                result = write_plan(plan)
+            school_data_changed_notify(sender=m.School, school_ids=result.school_ids)
+            return result
     except IntegrityError as exc:
         raise BundleError([ImportProblem("(database)", 0, f"the database refused the import: {exc}")]) from exc
 

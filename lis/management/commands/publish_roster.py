@@ -1,4 +1,4 @@
-"""``manage.py publish_roster [--school CODE | --all] [--dry-run]``: publish inline, with progress.
+"""``manage.py publish_roster [--school CODE | --all] [--dry-run] [--incremental]``: publish inline, with progress.
 
 The runs are :func:`lis.publication.runs.school_publish_inline`'s; the command only chooses the
 schools and prints each result.
@@ -22,8 +22,12 @@ class Command(BaseCommand):
         which.add_argument("--school", metavar="CODE", help="The school code to publish.")
         which.add_argument("--all", action="store_true", help="Every school that syncs or still has published objects.")
         parser.add_argument("--dry-run", action="store_true", help="Print what would change; write nothing.")
+        parser.add_argument(
+            "--incremental", action="store_true",
+            help="Diff only what changed since the school's last run (full when that is unknown).",
+        )
 
-    def handle(self, *args, school: str | None, all: bool, dry_run: bool, **options):
+    def handle(self, *args, school: str | None, all: bool, dry_run: bool, incremental: bool = False, **options):
         try:
             schools = [school_to_publish(code=school)] if school else list(schools_to_publish())
         except School.DoesNotExist:
@@ -33,7 +37,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.MIGRATE_HEADING(f"{'Dry run of' if dry_run else 'Publishing'} {target}"))
             with tqdm(unit=" records", disable=not self.stdout.isatty(), leave=False) as bar:
                 run = school_publish_inline(
-                    target, dry_run=dry_run, progress=lambda kind, n: (bar.set_description(kind), bar.update(n))
+                    target, dry_run=dry_run, incremental=incremental,
+                    progress=lambda kind, n: (bar.set_description(kind), bar.update(n)),
                 )
             self.report(run, dry_run=dry_run)
             failed |= not run.ok
@@ -56,6 +61,8 @@ class Command(BaseCommand):
                 for change, labels in changes.examples.items():
                     if labels:
                         self.stdout.write(f"      {change}: {'; '.join(labels)}")
+        if result.run is not None and result.run.notes:
+            self.stdout.write(f"  run: {result.run.notes}")
         if result.hold_reason:
             self.stdout.write(self.style.WARNING(("Would be held: " if dry_run else "Held: ") + result.hold_reason))
             return
