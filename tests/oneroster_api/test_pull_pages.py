@@ -108,6 +108,24 @@ def test_the_count_and_boundaries_are_read_once_per_store_version(api, many_user
     assert count_queries(api, f"schools/{many_users.school.sourced_id}/terms", token_a) == 4
 
 
+@pytest.mark.django_db
+def test_every_store_table_has_its_version_triggers_after_migrating():
+    # On SQLite a migration that alters a store column rebuilds the table and drops its triggers
+    # (lis/migrations/0013_store_version_triggers_sqlite.py).
+    tables = ("lis_publishedobject", "lis_publishedreference")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT event_object_table, event_manipulation FROM information_schema.triggers "
+                "WHERE trigger_name LIKE %s", ["lis_published%_version"],
+            )
+            expected = {(table, event) for table in tables for event in ("INSERT", "UPDATE", "DELETE")}
+        else:
+            cursor.execute("SELECT tbl_name, upper(substr(name, length(tbl_name) + 10)) FROM sqlite_master WHERE type = 'trigger'")
+            expected = {(table, event) for table in tables for event in ("INSERT", "UPDATE", "DELETE")}
+        assert expected <= set(cursor.fetchall())
+
+
 def test_every_write_to_the_store_gives_a_version_never_seen_before(many_users):
     seen = []
 
