@@ -19,7 +19,10 @@ checked), so the figures are the server's:
    of the client;
 2. what PostgreSQL can stream: ``COPY (SELECT payload … ORDER BY sourced_id) TO STDOUT`` of the
    same rows, one connection — records, MB, seconds, and the ratio API/COPY (COPY seconds ÷ API
-   seconds: 1.0 means the API serves as fast as PostgreSQL streams the payloads; goal ≥ 0.5);
+   seconds: 1.0 means the API serves as fast as PostgreSQL streams the payloads; goal ≥ 0.5).
+   On a 2-core machine either figure moves by ±50% with whatever else runs, so ``--rounds N``
+   (default 3) measures a full pull (after a new store version, as after a publication) and a
+   COPY read alternately N times and gives each round's ratio and the ratio of the medians;
 3. the same rows selected, JSON-decoded and re-encoded in Python (the older "raw" figure, kept
    for comparison: it is much slower than COPY) — seconds and the ratio API/Python;
 4. a delta pull (``dateLastModified>`` the time before a publication of a 1% change, as in
@@ -411,6 +414,8 @@ def main() -> None:
     parser.add_argument("--skip-delta", action="store_true", help="leave the data unchanged")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
                         help="the workers' shared cache, as in production (kept page bounds, rate limits); '' for none")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="full pulls and COPY reads measured alternately this many times (medians compared)")
     parser.add_argument("--republish", action="store_true",
                         help="empty the school's store and publish it again before measuring (after a change to the write order)")
     args = parser.parse_args()
@@ -444,6 +449,18 @@ def main() -> None:
         print(f"  seconds:      {copy_seconds:.1f}")
         print(f"  records/s:    {copy_records / copy_seconds:,.0f}")
         print(f"  API/COPY:     {copy_seconds / api_seconds:.2f} (COPY seconds / API seconds; goal ≥ 0.5)")
+        api_rounds, copy_rounds = [api_seconds], [copy_seconds]
+        for _round in range(args.rounds - 1):
+            store_version_new()
+            api_rounds.append(full_pull(client, "status='active'")[1])
+            copy_rounds.append(copy_read(school.pk)[2])
+        if len(api_rounds) > 1:
+            print(f"== {len(api_rounds)} rounds, each a full pull after a new store version, then a COPY read")
+            for n, (api, copy) in enumerate(zip(api_rounds, copy_rounds, strict=True), start=1):
+                print(f"  round {n}:      API {api:.1f} s, COPY {copy:.1f} s, API/COPY {copy / api:.2f}")
+            api_median, copy_median = statistics.median(api_rounds), statistics.median(copy_rounds)
+            print(f"  medians:      API {api_median:.1f} s ({copy_records / api_median:,.0f} records/s), "
+                  f"COPY {copy_median:.1f} s → API/COPY {copy_median / api_median:.2f} (goal ≥ 0.5)")  # fmt: skip
         records, raw_seconds = raw_read(school.pk)
         print("== Python read of the same rows (select payloads, JSON-decode and re-encode)")
         print(f"  records:      {records:,}")
