@@ -8,9 +8,10 @@ import time
 from zoneinfo import ZoneInfo
 
 import pytest
+from celery.app import autoretry as celery_autoretry
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from lis import tasks
@@ -170,14 +171,22 @@ def test_database_errors_are_retried_by_the_worker(monkeypatch, redis_worker):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(publication_runs, "publish_school", flaky)
-    monkeypatch.setattr(tasks.publish_school_task, "retry_backoff", False)
-    monkeypatch.setattr(tasks.publish_school_task, "default_retry_delay", 0)
+    # The task's retry_backoff (60: a first retry within 0–60 s, jittered) is read when Celery
+    # wraps the task, so setting the attribute now changes nothing; the retry is made at once by
+    # the interval Celery computes it with (the task's own backoff: test_database_errors_back_off).
+    monkeypatch.setattr(celery_autoretry, "get_exponential_backoff_interval", lambda **_kwargs: 0)
 
     tasks.publish_school_task.delay(small.school.pk)
 
     assert wait_for_runs(1) == [("SM1", RunStatus.SUCCEEDED)]
     assert len(calls) == 2
     assert not mail.outbox
+
+
+def test_database_errors_back_off():
+    task = tasks.publish_school_task
+    assert {OperationalError, InterfaceError} <= set(task.autoretry_for)
+    assert (task.retry_backoff, task.max_retries) == (60, 3)  # retries within 1, 2 and 4 minutes, jittered
 
 
 def test_tasks_have_time_limits():
