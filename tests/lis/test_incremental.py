@@ -20,6 +20,7 @@ from myschool import models as m
 from myschool.demo import demo_school_create
 from myschool.emails import PersonKey, primary_emails_change
 from myschool.oneroster_csv import import_oneroster_csv
+from myschool.signals import school_data_changed_notify
 from tests import factories as f
 from tests.lis.publication_fixtures import published, small_school
 from tests.myschool.emails_helpers import tenant
@@ -226,4 +227,24 @@ def test_a_single_edit_costs_as_many_queries_in_a_larger_school():
             result = publish_school(school.school, incremental=True)
         assert result.run.notes.startswith("incremental")
         counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+def test_a_bulk_write_logs_a_full_run_at_every_tenant_school_in_as_many_queries_for_more_schools():
+    # The tenants of the schools a bulk writer reports are found in one query, not two per school.
+    counts = []
+    for code, written in (("T1", 1), ("T2", 4)):
+        schools = [small_school(f"{code}X{i}").school for i in range(written)]
+        partner = small_school(f"{code}P").school  # shares a tenant with the first school only
+        tenant(schools[0], partner, name=code)
+        lone = small_school(f"{code}L").school  # in no tenant, not written: not logged
+        SchoolChange.objects.all().delete()
+        with CaptureQueriesContext(connection) as queries:
+            school_data_changed_notify(sender=m.Student, school_ids=[s.pk for s in schools])
+        counts.append(len(queries))
+        assert set(SchoolChange.objects.filter(kind="full").values_list("school_id", flat=True)) == {
+            *(s.pk for s in schools),
+            partner.pk,
+        }
+        assert not SchoolChange.objects.filter(school=lone).exists()
     assert counts[0] == counts[1], counts
