@@ -20,9 +20,16 @@ from django.db.models.functions import Lower, StrIndex, Substr
 
 from myschool.models import School, Status
 
-from .people import MODELS, NUMBER_FIELDS, PERSON_FIELDS, PersonRole
+from .people import MODELS, NUMBER_FIELDS, PERSON_FIELDS
 from .tenant import EmailTenant, email_tenant
-from .usernames import PERSON, USERNAME_LOWER, active_people, duplicate_usernames, published_login, with_username_lower
+from .usernames import (
+    USERNAME_LOWER,
+    active_people,
+    duplicate_usernames,
+    published_login,
+    values_shared,
+    with_username_lower,
+)
 
 EMAIL_LOWER = "email_lower"
 
@@ -46,23 +53,16 @@ def email_domains(school: School) -> list[tuple[str, int]]:
 
 
 def duplicate_emails(school_ids: Collection[int]) -> frozenset[str]:
-    """Lower-case emails held by more than one active student or teacher of ``school_ids`` (three queries).
+    """Lower-case emails held by more than one active student or teacher of ``school_ids`` (one query,
+    :func:`~myschool.emails.usernames.values_shared`).
 
     Records linked as one person (``same_person_as``, issue 14) count once: they are one Microsoft user.
     """
-
-    def emails(role: str) -> QuerySet:
-        people = active_people(role, school_ids).exclude(primary_email="").order_by()
-        return people.annotate(**{EMAIL_LOWER: Lower("primary_email")})
-
-    duplicates: set[str] = set()
-    for role in MODELS:
-        grouped = emails(role).values(EMAIL_LOWER).annotate(n=Count(PERSON, distinct=True)).filter(n__gt=1)
-        duplicates.update(grouped.values_list(EMAIL_LOWER, flat=True))
-    teacher_emails = emails(PersonRole.TEACHER).values(EMAIL_LOWER)
-    shared = emails(PersonRole.STUDENT).filter(**{f"{EMAIL_LOWER}__in": teacher_emails})
-    duplicates.update(shared.values_list(EMAIL_LOWER, flat=True).distinct())
-    return frozenset(duplicates)
+    emails = {
+        role: active_people(role, school_ids).exclude(primary_email="").alias(**{EMAIL_LOWER: Lower("primary_email")})
+        for role in MODELS
+    }
+    return values_shared(emails, EMAIL_LOWER)
 
 
 class Problem(models.TextChoices):
