@@ -49,9 +49,9 @@ from myschool.emails.usernames import USERNAME_LOWER, with_username_lower
 from .collect import SchoolData
 from .service import ACTIVE, EXAMPLES, GUARDED_KINDS, _Publisher
 from .mapping import describe, homeroom_course_id
+from .lookups import in_chunks
 from .people import LinkedPeople
 
-IN_CHUNK = 2000  # sourcedIds per IN (...) list: far below SQLite's (32,766) and PostgreSQL's (65,535) parameter limits
 FULL_KINDS = ("org", "academicSession")
 MEMBERSHIPS = {
     m.CourseStudent: ("student", "course"),
@@ -61,9 +61,7 @@ MEMBERSHIPS = {
 }
 
 
-def _chunks(values) -> list[list[str]]:
-    ordered = sorted(values)
-    return [ordered[i : i + IN_CHUNK] for i in range(0, len(ordered), IN_CHUNK)]
+_chunks = in_chunks
 
 
 @dataclass
@@ -116,15 +114,15 @@ def run_is_incremental(school: m.School, trigger: str) -> bool:
 
 
 class _Narrowed:
-    """A values_list queryset read only where ``field`` is one of ``sourced_ids``, in IN-lists of
-    :data:`IN_CHUNK` taken in sourcedId order (so rows ordered by sourcedId stay in order)."""
+    """A values_list queryset read only where ``field`` is one of ``sourced_ids``: one query on PostgreSQL,
+    else IN-lists taken in sourcedId order (so rows ordered by sourcedId stay in order): :func:`in_chunks`."""
 
     def __init__(self, rows, sourced_ids: set[str], field: str):
         self.rows, self.sourced_ids, self.field = rows, sourced_ids, field
 
     def iterator(self, chunk_size: int = 2000):
         for chunk in _chunks(self.sourced_ids):
-            yield from self.rows.filter(**{f"{self.field}__in": chunk}).iterator(chunk_size)
+            yield from self.rows.filter(**{f"{self.field}__any_of": chunk}).iterator(chunk_size)
 
     def __iter__(self):
         return self.iterator()
@@ -164,36 +162,36 @@ def affected_objects(data: SchoolData, changes: ChangeSet) -> dict[str, set[str]
     users, classes, enrollments = set(keys["user"]), set(keys["class"]), set(keys["enrollment"])
     for model in (m.Student, m.Teacher):
         people = with_username_lower(model.objects.filter(school=school)).alias(email_lower=Lower("primary_email"))
-        conditions = [Q(email_lower__in=chunk) for chunk in _chunks(keys["email"] - {""})]
-        conditions += [Q(**{f"{USERNAME_LOWER}__in": chunk}) for chunk in _chunks(keys["username"] - {""})]
+        conditions = [Q(email_lower__any_of=chunk) for chunk in _chunks(keys["email"] - {""})]
+        conditions += [Q(**{f"{USERNAME_LOWER}__any_of": chunk}) for chunk in _chunks(keys["username"] - {""})]
         if keys["generated"]:
             conditions.append(Q(status=m.Status.ACTIVE, **{USERNAME_LOWER: ""}))
         for condition in conditions:
             users.update(people.filter(condition).values_list("sourced_id", flat=True))
     for chunk in _chunks(keys["course"]):
-        classes.update(m.Course.objects.filter(school=school, subject__sourced_id__in=chunk).values_list("sourced_id", flat=True))
+        classes.update(m.Course.objects.filter(school=school, subject__sourced_id__any_of=chunk).values_list("sourced_id", flat=True))
     store = PublishedObject.objects.filter(school=school, kind="enrollment", tenant=0)
     if data.settings.users_to_publish == UsersToPublish.GROUP_MEMBERS:
         for chunk in _chunks(classes):
             for model, (person, group) in MEMBERSHIPS.items():
-                users.update(model.objects.filter(**{f"{group}__sourced_id__in": chunk}).values_list(f"{person}__sourced_id", flat=True))
-            users.update(store.filter(class_ref__in=chunk).values_list("user_ref", flat=True))
+                users.update(model.objects.filter(**{f"{group}__sourced_id__any_of": chunk}).values_list(f"{person}__sourced_id", flat=True))
+            users.update(store.filter(class_ref__any_of=chunk).values_list("user_ref", flat=True))
     for model in (m.Student, m.Teacher):
         users.update(person.main.sourced_id for person in data.linked.groups(model))
     for model, (person, group) in MEMBERSHIPS.items():
         for chunk in _chunks(users):
-            enrollments.update(model.objects.filter(**{f"{person}__sourced_id__in": chunk}).values_list("sourced_id", flat=True))
+            enrollments.update(model.objects.filter(**{f"{person}__sourced_id__any_of": chunk}).values_list("sourced_id", flat=True))
         for chunk in _chunks(classes):
-            enrollments.update(model.objects.filter(**{f"{group}__sourced_id__in": chunk}).values_list("sourced_id", flat=True))
+            enrollments.update(model.objects.filter(**{f"{group}__sourced_id__any_of": chunk}).values_list("sourced_id", flat=True))
     for chunk in _chunks(users):
-        enrollments.update(store.filter(user_ref__in=chunk).values_list("sourced_id", flat=True))
+        enrollments.update(store.filter(user_ref__any_of=chunk).values_list("sourced_id", flat=True))
     courses = set(keys["course"])
     classes_stored = PublishedObject.objects.filter(school=school, kind="class", tenant=0)
     for chunk in _chunks(classes):
-        enrollments.update(store.filter(class_ref__in=chunk).values_list("sourced_id", flat=True))
+        enrollments.update(store.filter(class_ref__any_of=chunk).values_list("sourced_id", flat=True))
         # A class's subject course (its grades, whether any ticked class is left): now and as published.
-        courses.update(m.Course.objects.filter(school=school, sourced_id__in=chunk).values_list("subject__sourced_id", flat=True))
-        courses.update(classes_stored.filter(sourced_id__in=chunk).values_list("course_ref", flat=True))
+        courses.update(m.Course.objects.filter(school=school, sourced_id__any_of=chunk).values_list("subject__sourced_id", flat=True))
+        courses.update(classes_stored.filter(sourced_id__any_of=chunk).values_list("course_ref", flat=True))
     if data.year is not None:
         courses.add(homeroom_course_id(school_sourced_id=school.sourced_id, year_sourced_id=data.year.sourced_id))
     courses.discard(None)
@@ -257,7 +255,7 @@ class IncrementalPublisher(ChangeTrackingPublisher):
         gone: list[tuple] = []
         active = PublishedObject.objects.filter(school=self.school, kind=kind, status=ACTIVE, tenant=0)
         for chunk in _chunks(sourced_ids - produced):
-            gone.extend(active.filter(sourced_id__in=chunk).values_list("pk", "sourced_id", "date_last_modified"))
+            gone.extend(active.filter(sourced_id__any_of=chunk).values_list("pk", "sourced_id", "date_last_modified"))
         if gone:
             self.tombstone(gone, kind)
         examples = PublishedObject.objects.filter(pk__in=[row[0] for row in gone[:EXAMPLES]]).values_list("sourced_id", "payload")
