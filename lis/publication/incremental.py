@@ -36,7 +36,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property, reduce
+from operator import or_
 
+from django.db import connection
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -44,12 +47,13 @@ from django.utils import timezone
 from lis.conf import lis_setting
 from lis.models import Kind, PublicationRun, PublishedObject, RunStatus, RunTrigger, SchoolChange, UsersToPublish
 from myschool import models as m
-from myschool.emails.usernames import USERNAME_LOWER, with_username_lower
+from myschool.emails import EmailProblems, email_problems, email_problems_among
+from myschool.emails.usernames import USERNAME_LOWER, published_username_expression, with_username_lower
+from myschool.lookups import in_chunks
 
 from .collect import SchoolData
 from .service import ACTIVE, EXAMPLES, GUARDED_KINDS, _Publisher
 from .mapping import describe, homeroom_course_id
-from .lookups import in_chunks
 from .people import LinkedPeople
 
 FULL_KINDS = ("org", "academicSession")
@@ -133,9 +137,15 @@ class _LinkedPeople(LinkedPeople):
     people and stored users) when no record of ``model`` is linked at all: there is no group then."""
 
     def groups(self, model):
-        if model not in self._groups and not model.objects.filter(same_person_as__isnull=False).exists():
+        if not self.mains(model):
             self._groups[model] = []
         return super().groups(model)
+
+    def mains(self, model):
+        key = ("mains", model)
+        if key not in self._groups and not model.objects.filter(same_person_as__isnull=False).exists():
+            self._groups[key] = []
+        return super().mains(model)
 
 
 class ChangedSchoolData(SchoolData):
@@ -147,13 +157,59 @@ class ChangedSchoolData(SchoolData):
     @property
     def linked(self) -> LinkedPeople:
         if not hasattr(self, "_linked"):
-            self._linked = _LinkedPeople(self.school, {model: self.people(model) for model in (m.Student, m.Teacher)})
+            self._linked = _LinkedPeople(self.school, self.people)
         return self._linked
+
+    previous_withheld: dict[str, int] | None = None  # the last run's counts, when still right (:func:`withheld_unchanged`)
 
     def only(self, kind: str, rows, field: str = "sourced_id"):
         if self.affected is None or kind in FULL_KINDS:
             return rows
         return _Narrowed(rows, self.affected.get(kind, set()), field)
+
+    @cached_property
+    def email_problems(self) -> EmailProblems:
+        """With ``affected`` set: exact for the people this run reads (:func:`people_identities`) only."""
+        if self.affected is None:
+            return email_problems(self.school, tenant=self.tenant)
+        emails, usernames = people_identities(self.school, self.affected)
+        return email_problems_among(self.school, emails=emails, usernames=usernames, tenant=self.tenant)
+
+    def withheld(self, problems: EmailProblems | None = None) -> dict[str, int]:
+        """As :meth:`SchoolData.withheld` (whole school): the last run's counts when nothing since can have
+        changed them, else counted with the tenant's full duplicate checks."""
+        if self.affected is None or not self.publishes_year:
+            return super().withheld(problems)
+        if self.previous_withheld is not None:
+            return dict(self.previous_withheld)
+        return super().withheld(problems or email_problems(self.school, tenant=self.tenant))
+
+
+def people_identities(school: m.School, affected: dict[str, set[str]]) -> tuple[set[str], set[str]]:
+    """Lower-case emails and published login names of the people of ``school`` an incremental run reads:
+    its affected users, the people of its affected enrollments and every record of a linked group.
+    The withheld-user checks of exactly these people decide what the run writes, and a person's
+    duplicate checks depend only on who else holds the same email or login name
+    (:func:`myschool.emails.email_problems_among`). Two queries (a few more on SQLite, in IN-lists)."""
+    emails: set[str] = set()
+    usernames: set[str] = set()
+    for model in (m.Student, m.Teacher):
+        role = model._meta.model_name
+        conditions = [Q(sourced_id__any_of=chunk) for chunk in _chunks(affected.get("user", ()))]
+        for membership, (person, _) in MEMBERSHIPS.items():
+            if person == role:
+                conditions += [
+                    Q(pk__in=membership.objects.filter(sourced_id__any_of=chunk).values(f"{person}_id"))
+                    for chunk in _chunks(affected.get("enrollment", ()))
+                ]
+        conditions.append(Q(same_person_as__isnull=False) | Q(pk__in=model.objects.filter(same_person_as__isnull=False).values("same_person_as_id")))
+        people = model.objects.filter(school=school).annotate(e=Lower("primary_email"), u=published_username_expression())
+        wheres = [reduce(or_, conditions)] if connection.vendor == "postgresql" else conditions
+        for where in wheres:
+            for email, username in people.filter(where).values_list("e", "u"):
+                emails.add(email)
+                usernames.add(username)
+    return emails - {""}, usernames - {""}
 
 
 def affected_objects(data: SchoolData, changes: ChangeSet) -> dict[str, set[str]]:
@@ -177,7 +233,7 @@ def affected_objects(data: SchoolData, changes: ChangeSet) -> dict[str, set[str]
                 users.update(model.objects.filter(**{f"{group}__sourced_id__any_of": chunk}).values_list(f"{person}__sourced_id", flat=True))
             users.update(store.filter(class_ref__any_of=chunk).values_list("user_ref", flat=True))
     for model in (m.Student, m.Teacher):
-        users.update(person.main.sourced_id for person in data.linked.groups(model))
+        users.update(main.sourced_id for main in data.linked.mains(model))
     for model, (person, group) in MEMBERSHIPS.items():
         for chunk in _chunks(users):
             enrollments.update(model.objects.filter(**{f"{person}__sourced_id__any_of": chunk}).values_list("sourced_id", flat=True))
@@ -196,6 +252,27 @@ def affected_objects(data: SchoolData, changes: ChangeSet) -> dict[str, set[str]
         courses.add(homeroom_course_id(school_sourced_id=school.sourced_id, year_sourced_id=data.year.sourced_id))
     courses.discard(None)
     return {"course": courses, "class": classes, "user": users, "enrollment": enrollments, "demographics": users}
+
+
+IDENTITY_KEYS = ("email", "username", "generated")
+
+
+def withheld_unchanged(school: m.School, changes: ChangeSet, data: SchoolData) -> dict[str, int] | None:
+    """The withheld counts of ``school``'s last successful run when ``changes`` cannot have changed them,
+    else None.
+
+    Who is withheld depends on who the school publishes and on the tenant's emails and login names.
+    Every write that can change one of these logs ``email``/``username``/``generated`` at every school
+    of the tenant (:mod:`lis.publication.changes`), or makes the run full (settings, year, tenant,
+    imports) — except where the school publishes only members of ticked groups: there a membership
+    or a tick decides who is published, so the counts are counted again. The last run counted them
+    after reading its change log; a change made after that read is still in the log, so it is seen here.
+    """
+    if data.settings.users_to_publish == UsersToPublish.GROUP_MEMBERS or any(changes.keys.get(k) for k in IDENTITY_KEYS):
+        return None
+    last = PublicationRun.objects.filter(school=school, status=RunStatus.SUCCEEDED).order_by("-committed_at", "-pk").first()
+    withheld = (last.counts or {}).get("withheld") if last is not None else None
+    return withheld if isinstance(withheld, dict) else None
 
 
 class ChangeTrackingPublisher(_Publisher):
@@ -232,6 +309,7 @@ class IncrementalPublisher(ChangeTrackingPublisher):
             self.mode = f"full: {size:,} objects touched by {len(changes.ids):,} changes (more than INCREMENTAL_MAX_OBJECTS)"
             return _Publisher.publish(self)
         self.mode = f"incremental: {len(changes.ids):,} changes, {size:,} objects compared"
+        data.previous_withheld = withheld_unchanged(self.school, changes, data)
         self.analyze_after = False  # the store's size barely changes: its statistics stay good
         data.affected = affected
         self.data = data

@@ -61,9 +61,9 @@ from django.utils import timezone
 
 from lis.conf import lis_setting
 from lis.models import Kind, PublicationRun, PublishedObject, PublishedReference, PublishedStatus, RunStatus, RunTrigger
+from myschool import lookups  # noqa: F401 (registers the any_of lookup)
 from myschool.models import School
 
-from . import lookups  # noqa: F401 (registers the any_of lookup)
 from .collect import KIND_ORDER, SchoolData
 from .lock import CommitOrderLock, SchoolRunLock
 from .mapping import PublishedRecord, describe

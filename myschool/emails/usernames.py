@@ -19,11 +19,15 @@ duplicate emails until someone renames one of them. Only **active** people count
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import reduce
+from operator import or_
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import BigIntegerField, Case, CharField, ExpressionWrapper, F, QuerySet, Value, When
+from django.db.models import BigIntegerField, Case, CharField, ExpressionWrapper, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Lower, StrIndex, Substr
 
+from myschool.lookups import in_chunks
 from myschool.models import Status
 
 from .people import MODELS, NUMBER_FIELDS, PersonKey
@@ -57,17 +61,28 @@ def published_login(username: str) -> str:
     return username.split("@", 1)[0].lower()
 
 
-def duplicate_usernames(school_ids: Collection[int]) -> frozenset[str]:
+def duplicate_usernames(school_ids: Collection[int], among: Collection[str] | None = None) -> frozenset[str]:
     """Lower-case published login names held by more than one active student or teacher of ``school_ids``.
 
     Generated usernames are not counted: they never clash (:func:`generated_usernames`). Records linked as
-    one person (``same_person_as``) count once. One query (:func:`values_shared`).
+    one person (``same_person_as``) count once. One query (:func:`values_shared`). ``among`` (lower-case
+    names): only those are looked at, so the answer is exact for them and reads only their holders.
     """
     names = {
         role: with_username_lower(active_people(role, school_ids)).exclude(**{USERNAME_LOWER: ""})
         for role in MODELS
     }
+    if among is not None:
+        names = {role: among_values(people, USERNAME_LOWER, among) for role, people in names.items()}
     return values_shared(names, USERNAME_LOWER)
+
+
+def among_values(people: QuerySet, alias: str, values: Collection[str]) -> QuerySet:
+    """``people`` whose ``alias`` is one of ``values`` (one ``any_of`` list on PostgreSQL, several elsewhere)."""
+    lists = in_chunks(values)
+    if not lists:
+        return people.none()
+    return people.filter(reduce(or_, (Q(**{f"{alias}__any_of": chunk}) for chunk in lists)))
 
 
 def values_shared(people: dict[str, QuerySet], alias: str) -> frozenset[str]:
@@ -85,7 +100,10 @@ def values_shared(people: dict[str, QuerySet], alias: str) -> frozenset[str]:
         key = ExpressionWrapper(PERSON * Value(2) + Value(index), output_field=BigIntegerField())
         parts.append(queryset.order_by().annotate(shared_value=F(alias), person_key=key).values("shared_value", "person_key"))
     union = parts[0].union(*parts[1:], all=True)
-    sql, params = union.query.sql_with_params()
+    try:
+        sql, params = union.query.sql_with_params()
+    except EmptyResultSet:  # every part filtered to nothing (e.g. ``among_values`` of no values)
+        return frozenset()
     query = (
         f"SELECT u.shared_value FROM ({sql}) u GROUP BY u.shared_value"
         " HAVING MIN(u.person_key) <> MAX(u.person_key)"

@@ -248,3 +248,41 @@ def test_a_bulk_write_logs_a_full_run_at_every_tenant_school_in_as_many_queries_
         }
         assert not SchoolChange.objects.filter(school=lone).exists()
     assert counts[0] == counts[1], counts
+
+
+def test_withheld_counts_of_incremental_runs_equal_a_full_runs():
+    # The incremental run checks duplicates only among the people it reads and reuses the last run's
+    # withheld counts when nothing logged can change them; the run log must still say what a full run says.
+    small = small_school()
+    other = small_school("SM2")
+    tenant(small.school, other.school)
+    first, second, third = small.students[:3]
+    teacher = small.teachers[0]
+    first.primary_email = "Shared@school.example"
+    first.save()
+    publish_school(small.school)
+
+    def runs_agree(expected: dict) -> None:
+        incremental = publish_school(small.school, incremental=True)
+        assert incremental.run.notes.startswith("incremental"), incremental.run.notes
+        assert incremental.run.counts["withheld"] == expected
+        full = publish_school(small.school)
+        assert full.run.counts["withheld"] == expected
+
+    none = {"missing_email": 0, "duplicate_email": 0, "foreign_domain": 0, "duplicate_username": 0}
+    # Another school of the tenant gives a teacher the first student's email, in another case.
+    other_teacher = other.teachers[0]
+    other_teacher.primary_email = "shared@SCHOOL.example"
+    other_teacher.save()
+    runs_agree({**none, "duplicate_email": 1})
+    assert published("user")[first.sourced_id].status == "tobedeleted"
+    second.given_name = "Grace"  # nothing that can change who is withheld: the counts are the last run's
+    second.save()
+    runs_agree({**none, "duplicate_email": 1})
+    third.username = teacher.username.upper()  # a login name clash inside the school
+    third.save()
+    runs_agree({**none, "duplicate_email": 1, "duplicate_username": 2})
+    other_teacher.status = m.Status.LEFT  # the duplicate email is gone
+    other_teacher.save()
+    runs_agree({**none, "duplicate_username": 2})
+    assert published("user")[first.sourced_id].status == "active"

@@ -4,8 +4,8 @@ A run compares thousands of sourcedIds at a time (a batch of the diff, an increm
 objects). As ``IN (%s, %s, …)`` each value is a placeholder: psycopg parses the query text for every
 execution (it caches only short queries), PostgreSQL parses and plans a list of thousands of
 constants, and PostgreSQL's 65,535-parameter limit forces the lists into chunks, each chunk one more
-query — an incremental run's enrollments read from the memberships once per chunk of 2,000 re-read
-the school's people each time (README, *Incremental publication*). ``= ANY(%s)`` with the list as one
+query (an incremental publication's enrollments, read once per chunk of 2,000, re-read the school's
+people each time). ``= ANY(%s)`` with the list as one
 ``text[]`` parameter has none of these costs and uses the same index. Other databases get Django's
 ``IN`` (so callers keep lists within SQLite's parameter limit: :func:`in_chunks`).
 """
