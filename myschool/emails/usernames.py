@@ -43,11 +43,12 @@ def active_people(role: str, school_ids: Collection[int]) -> QuerySet:
     return MODELS[role].objects.filter(school_id__in=school_ids, status=Status.ACTIVE)
 
 
-def published_username_expression():
-    """SQL for the published form of ``username``, lower-cased: cut at the first ``@``, "" when none."""
-    cut = Substr("username", 1, StrIndex("username", Value("@")) - 1)
+def published_username_expression(field: str = "username"):
+    """SQL for the published form of ``field`` (a login name, e.g. ``student__username``), lower-cased:
+    cut at the first ``@``, "" when none."""
+    cut = Substr(field, 1, StrIndex(field, Value("@")) - 1)
     return Lower(
-        Case(When(username__contains="@", then=cut), default=F("username"), output_field=CharField())
+        Case(When(**{f"{field}__contains": "@"}, then=cut), default=F(field), output_field=CharField())
     )
 
 
