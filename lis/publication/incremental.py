@@ -219,7 +219,7 @@ def affected_objects(data: SchoolData, changes: ChangeSet) -> dict[str, set[str]
     school, keys = data.school, changes.keys
     users, classes, enrollments = set(keys["user"]), set(keys["class"]), set(keys["enrollment"])
     for model in (m.Student, m.Teacher):
-        people = with_username_lower(model.objects.filter(school=school)).alias(email_lower=Lower("primary_email"))
+        people = with_username_lower(model.objects.filter(school=school).order_by()).alias(email_lower=Lower("primary_email"))
         conditions = [Q(email_lower__any_of=chunk) for chunk in _chunks(keys["email"] - {""})]
         conditions += [Q(**{f"{USERNAME_LOWER}__any_of": chunk}) for chunk in _chunks(keys["username"] - {""})]
         if keys["generated"]:
