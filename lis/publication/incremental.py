@@ -154,14 +154,13 @@ class ChangedSchoolData(SchoolData):
     classes, enrollments and demographics (``affected``: kind → set; None reads everything)."""
 
     affected: dict[str, set[str]] | None = None
+    previous_withheld: dict[str, int] | None = None  # the last run's counts, when still right (:func:`withheld_unchanged`)
 
     @property
     def linked(self) -> LinkedPeople:
         if not hasattr(self, "_linked"):
             self._linked = _LinkedPeople(self.school, self.people)
         return self._linked
-
-    previous_withheld: dict[str, int] | None = None  # the last run's counts, when still right (:func:`withheld_unchanged`)
 
     def only(self, kind: str, rows, field: str = "sourced_id"):
         if self.affected is None or kind in FULL_KINDS:
