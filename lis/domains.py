@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.core.validators import DomainNameValidator
 from django.db import transaction
+from django.db.models import Q
 
 from myschool.emails import EmailTenant
 from myschool.models import School
@@ -33,6 +34,15 @@ def school_email_tenant(school: School) -> EmailTenant:
     return EmailTenant(
         domains=frozenset(domain.lower() for domain in domains), school_ids=frozenset({school.pk, *school_ids})
     )
+
+
+def tenant_school_ids(school_ids: Iterable[int]) -> set[int]:
+    """The schools of ``school_ids`` (those that exist) and every school sharing an integration with one
+    of them: the union of their :func:`school_email_tenant` ``school_ids``, in one query whatever their number."""
+    ids = set(school_ids)
+    integrations = Integration.schools.through.objects.filter(school_id__in=ids).values("integration_id")
+    schools = School.objects.filter(Q(pk__in=ids) | Q(integrations__in=integrations))
+    return set(schools.values_list("pk", flat=True).distinct())
 
 
 def integration_domains(integration: Integration) -> list[str]:

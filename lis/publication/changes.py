@@ -49,6 +49,7 @@ from collections.abc import Iterable
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
+from lis.domains import tenant_school_ids
 from lis.models import (
     ChangeKind,
     ClassSelection,
@@ -61,12 +62,14 @@ from lis.models import (
 )
 from myschool import models as m
 from myschool.emails import email_tenant
+from myschool.emails.conf import emails_setting
 from myschool.emails.usernames import published_login
 from myschool.signals import rows_tracked, school_data_changed
 
 PEOPLE = (m.Student, m.Teacher)
 MEMBERSHIPS = (m.CourseStudent, m.ClassStudent, m.CourseTeacher, m.ClassTeacher)
 # Person fields that decide withholding (duplicate email or login name) or generated usernames.
+LIS_TENANT_PROVIDER = "lis.domains.school_email_tenant"
 IDENTITY = ("primary_email", "username", "status", "same_person_as_id", "school_id", "number")
 
 
@@ -91,8 +94,16 @@ def changes_record_full(school_ids: Iterable[int], *, tenant: bool = True) -> No
 
 
 def _tenant_schools(school_ids: Iterable[int]) -> set[int]:
+    """``school_ids`` and the other schools of their Microsoft tenants: one query with the LIS's own tenant
+    provider (:func:`lis.domains.tenant_school_ids`), else the configured provider school by school."""
+    ids = set(school_ids)
+    provider = emails_setting("TENANT_PROVIDER")
+    if not provider:
+        return ids
+    if provider == LIS_TENANT_PROVIDER:
+        return tenant_school_ids(ids)
     found: set[int] = set()
-    for school in m.School.objects.filter(pk__in=set(school_ids)):
+    for school in m.School.objects.filter(pk__in=ids):
         found |= email_tenant(school).school_ids
     return found
 

@@ -40,6 +40,7 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from functools import cached_property
 from operator import attrgetter
 
 from django.db.models import Count, Exists, F, OuterRef
@@ -47,7 +48,7 @@ from django.db.models import Count, Exists, F, OuterRef
 from lis.models import ClassSelection, CourseSelection, Kind
 from lis.selection.selectors import school_sync_settings
 from myschool import models as m
-from myschool.emails import PersonKey, Problem, email_problems, email_tenant
+from myschool.emails import EmailProblems, PersonKey, Problem, email_problems, email_tenant
 from myschool.emails.usernames import generated_usernames
 
 from . import mapping
@@ -77,8 +78,13 @@ class SchoolData:
             ticked_class = ClassSelection.objects.filter(school_class=OuterRef("pk"), sync=True)
             self.courses = m.Course.objects.filter(school=school, year=self.year).filter(Exists(ticked_course))
             self.classes = m.SchoolClass.objects.filter(school=school, year=self.year).filter(Exists(ticked_class))
-            self.email_problems = email_problems(school)
-            self.generated_usernames = generated_usernames(self.email_problems.tenant.school_ids)
+            self.tenant = email_tenant(school)
+            self.generated_usernames = generated_usernames(self.tenant.school_ids)
+
+    @cached_property
+    def email_problems(self) -> EmailProblems:
+        """Who of the school's people has which email problem (the tenant's duplicate checks, computed once)."""
+        return email_problems(self.school, tenant=self.tenant)
 
     @property
     def publishes_year(self) -> bool:
@@ -99,16 +105,17 @@ class SchoolData:
     def linked(self) -> LinkedPeople:
         """The people linked across schools that this run computes (:mod:`lis.publication.people`)."""
         if not hasattr(self, "_linked"):
-            self._linked = LinkedPeople(self.school, {model: self.people(model) for model in (m.Student, m.Teacher)})
+            self._linked = LinkedPeople(self.school, self.people)
         return self._linked
 
-    def withheld(self) -> dict[str, int]:
+    def withheld(self, problems: EmailProblems | None = None) -> dict[str, int]:
         """Withheld users per reason, each counted once: ``missing_email``, else ``duplicate_email``, else
-        ``foreign_domain``, else ``duplicate_username``."""
+        ``foreign_domain``, else ``duplicate_username`` (``problems``: the school's, by default
+        :attr:`email_problems`)."""
         if not self.publishes_year:
             return {}
         reasons = ("missing_email", "duplicate_email", "foreign_domain", "duplicate_username")
-        problems, counts = self.email_problems, dict.fromkeys(reasons, 0)
+        problems, counts = problems or self.email_problems, dict.fromkeys(reasons, 0)
         missing, duplicate, foreign, username = (
             problems.q(p) for p in (Problem.MISSING, Problem.DUPLICATE, Problem.FOREIGN_DOMAIN, Problem.DUPLICATE_USERNAME)
         )

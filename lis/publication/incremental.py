@@ -36,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -44,15 +45,19 @@ from django.utils import timezone
 from lis.conf import lis_setting
 from lis.models import Kind, PublicationRun, PublishedObject, RunStatus, RunTrigger, SchoolChange, UsersToPublish
 from myschool import models as m
-from myschool.emails.usernames import USERNAME_LOWER, with_username_lower
+from myschool.emails import EmailProblems, email_problems, email_problems_among
+from myschool.emails.usernames import USERNAME_LOWER, published_username_expression, with_username_lower
+from myschool.lookups import in_chunks
 
 from .collect import SchoolData
 from .service import ACTIVE, EXAMPLES, GUARDED_KINDS, _Publisher
 from .mapping import describe, homeroom_course_id
 from .people import LinkedPeople
 
-IN_CHUNK = 2000  # sourcedIds per IN (...) list: far below SQLite's (32,766) and PostgreSQL's (65,535) parameter limits
 FULL_KINDS = ("org", "academicSession")
+# Up to this many affected users and enrollments, an incremental run checks duplicate emails and usernames
+# only among their people; beyond, the tenant's checks cost less (measured at 50k students: README).
+IDENTITIES_MAX = 2000
 MEMBERSHIPS = {
     m.CourseStudent: ("student", "course"),
     m.ClassStudent: ("student", "school_class"),
@@ -61,9 +66,7 @@ MEMBERSHIPS = {
 }
 
 
-def _chunks(values) -> list[list[str]]:
-    ordered = sorted(values)
-    return [ordered[i : i + IN_CHUNK] for i in range(0, len(ordered), IN_CHUNK)]
+_chunks = in_chunks
 
 
 @dataclass
@@ -116,15 +119,15 @@ def run_is_incremental(school: m.School, trigger: str) -> bool:
 
 
 class _Narrowed:
-    """A values_list queryset read only where ``field`` is one of ``sourced_ids``, in IN-lists of
-    :data:`IN_CHUNK` taken in sourcedId order (so rows ordered by sourcedId stay in order)."""
+    """A values_list queryset read only where ``field`` is one of ``sourced_ids``: one query on PostgreSQL,
+    else IN-lists taken in sourcedId order (so rows ordered by sourcedId stay in order): :func:`in_chunks`."""
 
     def __init__(self, rows, sourced_ids: set[str], field: str):
         self.rows, self.sourced_ids, self.field = rows, sourced_ids, field
 
     def iterator(self, chunk_size: int = 2000):
         for chunk in _chunks(self.sourced_ids):
-            yield from self.rows.filter(**{f"{self.field}__in": chunk}).iterator(chunk_size)
+            yield from self.rows.filter(**{f"{self.field}__any_of": chunk}).iterator(chunk_size)
 
     def __iter__(self):
         return self.iterator()
@@ -135,9 +138,15 @@ class _LinkedPeople(LinkedPeople):
     people and stored users) when no record of ``model`` is linked at all: there is no group then."""
 
     def groups(self, model):
-        if model not in self._groups and not model.objects.filter(same_person_as__isnull=False).exists():
+        if not self.mains(model):
             self._groups[model] = []
         return super().groups(model)
+
+    def mains(self, model):
+        key = ("mains", model)
+        if key not in self._groups and not model.objects.filter(same_person_as__isnull=False).exists():
+            self._groups[key] = []
+        return super().mains(model)
 
 
 class ChangedSchoolData(SchoolData):
@@ -145,11 +154,12 @@ class ChangedSchoolData(SchoolData):
     classes, enrollments and demographics (``affected``: kind → set; None reads everything)."""
 
     affected: dict[str, set[str]] | None = None
+    previous_withheld: dict[str, int] | None = None  # the last run's counts, when still right (:func:`withheld_unchanged`)
 
     @property
     def linked(self) -> LinkedPeople:
         if not hasattr(self, "_linked"):
-            self._linked = _LinkedPeople(self.school, {model: self.people(model) for model in (m.Student, m.Teacher)})
+            self._linked = _LinkedPeople(self.school, self.people)
         return self._linked
 
     def only(self, kind: str, rows, field: str = "sourced_id"):
@@ -157,47 +167,113 @@ class ChangedSchoolData(SchoolData):
             return rows
         return _Narrowed(rows, self.affected.get(kind, set()), field)
 
+    @cached_property
+    def email_problems(self) -> EmailProblems:
+        """With ``affected`` set and small: exact for the people this run reads (:func:`people_identities`)
+        only; else the tenant's (grouping all its people costs less than finding thousands of them)."""
+        if self.affected is None or sum(len(self.affected.get(k, ())) for k in ("user", "enrollment")) > IDENTITIES_MAX:
+            return email_problems(self.school, tenant=self.tenant)
+        emails, usernames = people_identities(self.school, self.affected)
+        return email_problems_among(self.school, emails=emails, usernames=usernames, tenant=self.tenant)
+
+    def withheld(self, problems: EmailProblems | None = None) -> dict[str, int]:
+        """As :meth:`SchoolData.withheld` (whole school): the last run's counts when nothing since can have
+        changed them, else counted with the tenant's full duplicate checks."""
+        if self.affected is None or not self.publishes_year:
+            return super().withheld(problems)
+        if self.previous_withheld is not None:
+            return dict(self.previous_withheld)
+        return super().withheld(problems or email_problems(self.school, tenant=self.tenant))
+
+
+def people_identities(school: m.School, affected: dict[str, set[str]]) -> tuple[set[str], set[str]]:
+    """Lower-case emails and published login names of the people of ``school`` an incremental run reads:
+    its affected users, the people of its affected enrollments and every record of a linked group.
+    The withheld-user checks of exactly these people decide what the run writes, and a person's
+    duplicate checks depend only on who else holds the same email or login name
+    (:func:`myschool.emails.email_problems_among`). Six to eight indexed queries on PostgreSQL."""
+    found: set[tuple[str, str]] = set()
+    for model in (m.Student, m.Teacher):
+        role = model._meta.model_name
+        people = model.objects.filter(school=school).order_by()
+        identity = {"e": Lower("primary_email"), "u": published_username_expression()}
+        for chunk in _chunks(affected.get("user", ())):
+            found.update(people.filter(sourced_id__any_of=chunk).annotate(**identity).values_list("e", "u"))
+        if model.objects.filter(same_person_as__isnull=False).exists():
+            mains = model.objects.filter(same_person_as__isnull=False).values("same_person_as_id")
+            linked = people.filter(Q(same_person_as__isnull=False) | Q(pk__in=mains))
+            found.update(linked.annotate(**identity).values_list("e", "u"))
+        through = {"e": Lower(f"{role}__primary_email"), "u": published_username_expression(f"{role}__username")}
+        for membership, (person, _) in MEMBERSHIPS.items():
+            if person != role:
+                continue
+            for chunk in _chunks(affected.get("enrollment", ())):
+                rows = membership.objects.filter(sourced_id__any_of=chunk, **{f"{role}__school": school}).order_by()
+                found.update(rows.annotate(**through).values_list("e", "u"))
+    return {e for e, _ in found} - {""}, {u for _, u in found} - {""}
+
 
 def affected_objects(data: SchoolData, changes: ChangeSet) -> dict[str, set[str]]:
     """kind → the sourcedIds an incremental run of ``data.school`` diffs (see the module docstring)."""
     school, keys = data.school, changes.keys
     users, classes, enrollments = set(keys["user"]), set(keys["class"]), set(keys["enrollment"])
     for model in (m.Student, m.Teacher):
-        people = with_username_lower(model.objects.filter(school=school)).alias(email_lower=Lower("primary_email"))
-        conditions = [Q(email_lower__in=chunk) for chunk in _chunks(keys["email"] - {""})]
-        conditions += [Q(**{f"{USERNAME_LOWER}__in": chunk}) for chunk in _chunks(keys["username"] - {""})]
+        people = with_username_lower(model.objects.filter(school=school).order_by()).alias(email_lower=Lower("primary_email"))
+        conditions = [Q(email_lower__any_of=chunk) for chunk in _chunks(keys["email"] - {""})]
+        conditions += [Q(**{f"{USERNAME_LOWER}__any_of": chunk}) for chunk in _chunks(keys["username"] - {""})]
         if keys["generated"]:
             conditions.append(Q(status=m.Status.ACTIVE, **{USERNAME_LOWER: ""}))
         for condition in conditions:
             users.update(people.filter(condition).values_list("sourced_id", flat=True))
     for chunk in _chunks(keys["course"]):
-        classes.update(m.Course.objects.filter(school=school, subject__sourced_id__in=chunk).values_list("sourced_id", flat=True))
+        classes.update(m.Course.objects.filter(school=school, subject__sourced_id__any_of=chunk).values_list("sourced_id", flat=True))
     store = PublishedObject.objects.filter(school=school, kind="enrollment", tenant=0)
     if data.settings.users_to_publish == UsersToPublish.GROUP_MEMBERS:
         for chunk in _chunks(classes):
             for model, (person, group) in MEMBERSHIPS.items():
-                users.update(model.objects.filter(**{f"{group}__sourced_id__in": chunk}).values_list(f"{person}__sourced_id", flat=True))
-            users.update(store.filter(class_ref__in=chunk).values_list("user_ref", flat=True))
+                users.update(model.objects.filter(**{f"{group}__sourced_id__any_of": chunk}).values_list(f"{person}__sourced_id", flat=True))
+            users.update(store.filter(class_ref__any_of=chunk).values_list("user_ref", flat=True))
     for model in (m.Student, m.Teacher):
-        users.update(person.main.sourced_id for person in data.linked.groups(model))
+        users.update(main.sourced_id for main in data.linked.mains(model))
     for model, (person, group) in MEMBERSHIPS.items():
         for chunk in _chunks(users):
-            enrollments.update(model.objects.filter(**{f"{person}__sourced_id__in": chunk}).values_list("sourced_id", flat=True))
+            enrollments.update(model.objects.filter(**{f"{person}__sourced_id__any_of": chunk}).values_list("sourced_id", flat=True))
         for chunk in _chunks(classes):
-            enrollments.update(model.objects.filter(**{f"{group}__sourced_id__in": chunk}).values_list("sourced_id", flat=True))
+            enrollments.update(model.objects.filter(**{f"{group}__sourced_id__any_of": chunk}).values_list("sourced_id", flat=True))
     for chunk in _chunks(users):
-        enrollments.update(store.filter(user_ref__in=chunk).values_list("sourced_id", flat=True))
+        enrollments.update(store.filter(user_ref__any_of=chunk).values_list("sourced_id", flat=True))
     courses = set(keys["course"])
     classes_stored = PublishedObject.objects.filter(school=school, kind="class", tenant=0)
     for chunk in _chunks(classes):
-        enrollments.update(store.filter(class_ref__in=chunk).values_list("sourced_id", flat=True))
+        enrollments.update(store.filter(class_ref__any_of=chunk).values_list("sourced_id", flat=True))
         # A class's subject course (its grades, whether any ticked class is left): now and as published.
-        courses.update(m.Course.objects.filter(school=school, sourced_id__in=chunk).values_list("subject__sourced_id", flat=True))
-        courses.update(classes_stored.filter(sourced_id__in=chunk).values_list("course_ref", flat=True))
+        courses.update(m.Course.objects.filter(school=school, sourced_id__any_of=chunk).values_list("subject__sourced_id", flat=True))
+        courses.update(classes_stored.filter(sourced_id__any_of=chunk).values_list("course_ref", flat=True))
     if data.year is not None:
         courses.add(homeroom_course_id(school_sourced_id=school.sourced_id, year_sourced_id=data.year.sourced_id))
     courses.discard(None)
     return {"course": courses, "class": classes, "user": users, "enrollment": enrollments, "demographics": users}
+
+
+IDENTITY_KEYS = ("email", "username", "generated")
+
+
+def withheld_unchanged(school: m.School, changes: ChangeSet, data: SchoolData) -> dict[str, int] | None:
+    """The withheld counts of ``school``'s last successful run when ``changes`` cannot have changed them,
+    else None.
+
+    Who is withheld depends on who the school publishes and on the tenant's emails and login names.
+    Every write that can change one of these logs ``email``/``username``/``generated`` at every school
+    of the tenant (:mod:`lis.publication.changes`), or makes the run full (settings, year, tenant,
+    imports) — except where the school publishes only members of ticked groups: there a membership
+    or a tick decides who is published, so the counts are counted again. The last run counted them
+    after reading its change log; a change made after that read is still in the log, so it is seen here.
+    """
+    if data.settings.users_to_publish == UsersToPublish.GROUP_MEMBERS or any(changes.keys.get(k) for k in IDENTITY_KEYS):
+        return None
+    last = PublicationRun.objects.filter(school=school, status=RunStatus.SUCCEEDED).order_by("-committed_at", "-pk").first()
+    withheld = (last.counts or {}).get("withheld") if last is not None else None
+    return withheld if isinstance(withheld, dict) else None
 
 
 class ChangeTrackingPublisher(_Publisher):
@@ -234,6 +310,7 @@ class IncrementalPublisher(ChangeTrackingPublisher):
             self.mode = f"full: {size:,} objects touched by {len(changes.ids):,} changes (more than INCREMENTAL_MAX_OBJECTS)"
             return _Publisher.publish(self)
         self.mode = f"incremental: {len(changes.ids):,} changes, {size:,} objects compared"
+        data.previous_withheld = withheld_unchanged(self.school, changes, data)
         self.analyze_after = False  # the store's size barely changes: its statistics stay good
         data.affected = affected
         self.data = data
@@ -257,7 +334,7 @@ class IncrementalPublisher(ChangeTrackingPublisher):
         gone: list[tuple] = []
         active = PublishedObject.objects.filter(school=self.school, kind=kind, status=ACTIVE, tenant=0)
         for chunk in _chunks(sourced_ids - produced):
-            gone.extend(active.filter(sourced_id__in=chunk).values_list("pk", "sourced_id", "date_last_modified"))
+            gone.extend(active.filter(sourced_id__any_of=chunk).values_list("pk", "sourced_id", "date_last_modified"))
         if gone:
             self.tombstone(gone, kind)
         examples = PublishedObject.objects.filter(pk__in=[row[0] for row in gone[:EXAMPLES]]).values_list("sourced_id", "payload")

@@ -71,13 +71,14 @@ class LinkedPerson:
 class LinkedPeople:
     """The linked groups one school's run computes (see the module docstring)."""
 
-    def __init__(self, school: m.School, own_publishing: dict[type, object]):
-        """``own_publishing``: model → the running school's queryset of rows it publishes (already computed)."""
+    def __init__(self, school: m.School, own_publishing):
+        """``own_publishing(model)``: the running school's queryset of the rows of ``model`` it publishes
+        (called only when a group needs it)."""
         self.school = school
         self.own_publishing = own_publishing
         self._publishing: dict[tuple[int, type], dict[int, bool]] = {}
         self._problems_of: dict[int, object] = {}
-        self._groups: dict[type, list[LinkedPerson]] = {}
+        self._groups: dict = {}  # model → its groups; ("mains", model) → their main records
 
     def groups(self, model: type[m.Student | m.Teacher]) -> list[LinkedPerson]:
         """The linked groups of ``model`` that touch this school, ordered by main sourcedId (computed once)."""
@@ -85,19 +86,27 @@ class LinkedPeople:
             self._groups[model] = self._compute(model)
         return self._groups[model]
 
+    def mains(self, model: type[m.Student | m.Teacher]) -> list[m.Student | m.Teacher]:
+        """The main records of the linked groups of ``model`` that touch this school (a row here, or the
+        stored user owned here), ordered by sourcedId; one query, read once."""
+        key = ("mains", model)
+        if key not in self._groups:
+            role = ROLES[model]
+            owned = PublishedObject.objects.filter(kind=Kind.USER, subtype=role, school=self.school, tenant=0)
+            owned = owned.values("sourced_id")
+            has_links = Exists(model.objects.filter(same_person_as=OuterRef("pk")))
+            here = Exists(model.objects.filter(same_person_as=OuterRef("pk"), school=self.school))
+            self._groups[key] = list(
+                model.objects.filter(same_person_as=None)
+                .filter(has_links)
+                .filter(Q(school=self.school) | Q(here) | Q(sourced_id__in=owned))
+                .select_related("school")
+                .order_by("sourced_id")
+            )
+        return self._groups[key]
+
     def _compute(self, model: type[m.Student | m.Teacher]) -> list[LinkedPerson]:
-        role = ROLES[model]
-        owned = PublishedObject.objects.filter(kind=Kind.USER, subtype=role, school=self.school, tenant=0)
-        owned = owned.values("sourced_id")
-        has_links = Exists(model.objects.filter(same_person_as=OuterRef("pk")))
-        here = Exists(model.objects.filter(same_person_as=OuterRef("pk"), school=self.school))
-        mains = list(
-            model.objects.filter(same_person_as=None)
-            .filter(has_links)
-            .filter(Q(school=self.school) | Q(here) | Q(sourced_id__in=owned))
-            .select_related("school")
-            .order_by("sourced_id")
-        )
+        mains = self.mains(model)
         if not mains:
             return []
         members: dict[int, list[tuple[int, int, str]]] = {
@@ -145,7 +154,7 @@ class LinkedPeople:
 
     def _queryset(self, school_id: int, model: type):
         if school_id == self.school.pk:
-            return self.own_publishing[model]
+            return self.own_publishing(model)
         school = m.School.objects.select_related("active_year", "sync_settings").get(pk=school_id)
         settings = school_sync_settings(school)
         if not settings.should_sync or school.active_year_id is None:

@@ -61,6 +61,7 @@ from django.utils import timezone
 
 from lis.conf import lis_setting
 from lis.models import Kind, PublicationRun, PublishedObject, PublishedReference, PublishedStatus, RunStatus, RunTrigger
+from myschool import lookups  # noqa: F401 (registers the any_of lookup)
 from myschool.models import School
 
 from .collect import KIND_ORDER, SchoolData
@@ -222,7 +223,7 @@ class _Publisher:
             ids = [r.sourced_id for r in batch]
             existing = {
                 row.sourced_id: row
-                for row in PublishedObject.objects.filter(kind=kind, sourced_id__in=ids, tenant=0).values_list(
+                for row in PublishedObject.objects.filter(kind=kind, sourced_id__any_of=ids, tenant=0).values_list(
                     "pk", "sourced_id", "content_hash", "status", "school_id", "subtype", "date_last_modified", named=True
                 )
             } if stored else {}

@@ -11,7 +11,15 @@ from .bulk import BulkFileError, BulkPreview, bulk_apply, bulk_preview, decode_u
 from .patterns import PatternPreview, fold_to_ascii, pattern_apply, pattern_preview, pattern_validate
 from .people import Person, PersonKey, PersonRole
 from .rules import EmailRules
-from .selectors import EmailProblems, Problem, duplicate_emails, email_domains, email_problems, people_rows
+from .selectors import (
+    EmailProblems,
+    Problem,
+    duplicate_emails,
+    email_domains,
+    email_problems,
+    email_problems_among,
+    people_rows,
+)
 from .services import (
     UNLIMITED_PERMISSION,
     EmailChangeRefused,
@@ -43,6 +51,7 @@ __all__ = [
     "email_domain",
     "email_domains",
     "email_problems",
+    "email_problems_among",
     "email_tenant",
     "fold_to_ascii",
     "normalize_email",

@@ -20,9 +20,17 @@ from django.db.models.functions import Lower, StrIndex, Substr
 
 from myschool.models import School, Status
 
-from .people import MODELS, NUMBER_FIELDS, PERSON_FIELDS, PersonRole
+from .people import MODELS, NUMBER_FIELDS, PERSON_FIELDS
 from .tenant import EmailTenant, email_tenant
-from .usernames import PERSON, USERNAME_LOWER, active_people, duplicate_usernames, published_login, with_username_lower
+from .usernames import (
+    USERNAME_LOWER,
+    active_people,
+    among_values,
+    duplicate_usernames,
+    published_login,
+    values_shared,
+    with_username_lower,
+)
 
 EMAIL_LOWER = "email_lower"
 
@@ -45,24 +53,20 @@ def email_domains(school: School) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
-def duplicate_emails(school_ids: Collection[int]) -> frozenset[str]:
-    """Lower-case emails held by more than one active student or teacher of ``school_ids`` (three queries).
+def duplicate_emails(school_ids: Collection[int], among: Collection[str] | None = None) -> frozenset[str]:
+    """Lower-case emails held by more than one active student or teacher of ``school_ids`` (one query,
+    :func:`~myschool.emails.usernames.values_shared`).
 
     Records linked as one person (``same_person_as``, issue 14) count once: they are one Microsoft user.
+    ``among`` (lower-case emails): only those are looked at, so the answer is exact for them.
     """
-
-    def emails(role: str) -> QuerySet:
-        people = active_people(role, school_ids).exclude(primary_email="").order_by()
-        return people.annotate(**{EMAIL_LOWER: Lower("primary_email")})
-
-    duplicates: set[str] = set()
-    for role in MODELS:
-        grouped = emails(role).values(EMAIL_LOWER).annotate(n=Count(PERSON, distinct=True)).filter(n__gt=1)
-        duplicates.update(grouped.values_list(EMAIL_LOWER, flat=True))
-    teacher_emails = emails(PersonRole.TEACHER).values(EMAIL_LOWER)
-    shared = emails(PersonRole.STUDENT).filter(**{f"{EMAIL_LOWER}__in": teacher_emails})
-    duplicates.update(shared.values_list(EMAIL_LOWER, flat=True).distinct())
-    return frozenset(duplicates)
+    emails = {
+        role: active_people(role, school_ids).exclude(primary_email="").alias(**{EMAIL_LOWER: Lower("primary_email")})
+        for role in MODELS
+    }
+    if among is not None:
+        emails = {role: among_values(people, EMAIL_LOWER, among) for role, people in emails.items()}
+    return values_shared(emails, EMAIL_LOWER)
 
 
 class Problem(models.TextChoices):
@@ -158,6 +162,28 @@ def email_problems(school: School, *, tenant: EmailTenant | None = None) -> Emai
         duplicates=across,
         duplicates_in_school=in_school,
         duplicate_usernames=duplicate_usernames(tenant.school_ids),
+    )
+
+
+def email_problems_among(
+    school: School, *, emails: Collection[str], usernames: Collection[str], tenant: EmailTenant | None = None
+) -> EmailProblems:
+    """The :class:`EmailProblems` of ``school`` as far as people with one of ``emails`` (lower case) and
+    one of ``usernames`` (published, lower case) are concerned: exact for them, not for anyone else.
+
+    Whether an email is a duplicate depends only on who holds it, so only the tenant's people holding one
+    of ``emails`` are grouped, not the whole tenant (the incremental publication's case,
+    ``lis.publication.incremental``).
+    """
+    tenant = tenant or email_tenant(school)
+    in_school = duplicate_emails([school.pk], among=emails)
+    across = duplicate_emails(tenant.school_ids, among=emails) if tenant.school_ids != {school.pk} else in_school
+    return EmailProblems(
+        school_id=school.pk,
+        tenant=tenant,
+        duplicates=across,
+        duplicates_in_school=in_school,
+        duplicate_usernames=duplicate_usernames(tenant.school_ids, among=usernames),
     )
 
 

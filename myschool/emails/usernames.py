@@ -19,10 +19,15 @@ duplicate emails until someone renames one of them. Only **active** people count
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import reduce
+from operator import or_
 
-from django.db.models import Case, CharField, Count, F, QuerySet, Value, When
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import BigIntegerField, Case, CharField, ExpressionWrapper, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Lower, StrIndex, Substr
 
+from myschool.lookups import in_chunks
 from myschool.models import Status
 
 from .people import MODELS, NUMBER_FIELDS, PersonKey
@@ -38,11 +43,12 @@ def active_people(role: str, school_ids: Collection[int]) -> QuerySet:
     return MODELS[role].objects.filter(school_id__in=school_ids, status=Status.ACTIVE)
 
 
-def published_username_expression():
-    """SQL for the published form of ``username``, lower-cased: cut at the first ``@``, "" when none."""
-    cut = Substr("username", 1, StrIndex("username", Value("@")) - 1)
+def published_username_expression(field: str = "username"):
+    """SQL for the published form of ``field`` (a login name, e.g. ``student__username``), lower-cased:
+    cut at the first ``@``, "" when none."""
+    cut = Substr(field, 1, StrIndex(field, Value("@")) - 1)
     return Lower(
-        Case(When(username__contains="@", then=cut), default=F("username"), output_field=CharField())
+        Case(When(**{f"{field}__contains": "@"}, then=cut), default=F(field), output_field=CharField())
     )
 
 
@@ -56,24 +62,59 @@ def published_login(username: str) -> str:
     return username.split("@", 1)[0].lower()
 
 
-def duplicate_usernames(school_ids: Collection[int]) -> frozenset[str]:
+def duplicate_usernames(school_ids: Collection[int], among: Collection[str] | None = None) -> frozenset[str]:
     """Lower-case published login names held by more than one active student or teacher of ``school_ids``.
 
     Generated usernames are not counted: they never clash (:func:`generated_usernames`). Records linked as
-    one person (``same_person_as``) count once. Three queries.
+    one person (``same_person_as``) count once. One query (:func:`values_shared`). ``among`` (lower-case
+    names): only those are looked at, so the answer is exact for them and reads only their holders.
     """
+    names = {
+        role: with_username_lower(active_people(role, school_ids)).exclude(**{USERNAME_LOWER: ""})
+        for role in MODELS
+    }
+    if among is not None:
+        names = {role: among_values(people, USERNAME_LOWER, among) for role, people in names.items()}
+    return values_shared(names, USERNAME_LOWER)
 
-    def names(role: str) -> QuerySet:
-        people = with_username_lower(active_people(role, school_ids)).order_by()
-        return people.exclude(**{USERNAME_LOWER: ""}).annotate(name=F(USERNAME_LOWER))
 
-    duplicates: set[str] = set()
-    for role in MODELS:
-        grouped = names(role).values("name").annotate(n=Count(PERSON, distinct=True)).filter(n__gt=1)
-        duplicates.update(grouped.values_list("name", flat=True))
-    shared = names("student").filter(name__in=names("teacher").values("name"))
-    duplicates.update(shared.values_list("name", flat=True).distinct())
-    return frozenset(duplicates)
+def among_values(people: QuerySet, alias: str, values: Collection[str]) -> QuerySet:
+    """``people`` whose ``alias`` is one of ``values`` (one ``any_of`` list on PostgreSQL, several elsewhere;
+    more values than one SQLite query may take: ``people`` unfiltered, a superset)."""
+    lists = in_chunks(values)
+    if not lists:
+        return people.none()
+    if len(lists) > 8:
+        return people
+    return people.filter(reduce(or_, (Q(**{f"{alias}__any_of": chunk}) for chunk in lists)))
+
+
+def values_shared(people: dict[str, QuerySet], alias: str) -> frozenset[str]:
+    """The values of ``alias`` that more than one person has among ``people`` (role → Students or Teachers
+    queryset with ``alias`` on it): two people of one role (linked records count once) or a student and
+    a teacher.
+
+    One query and a single pass over the people: their rows (value, person key) as a ``UNION ALL`` grouped
+    by value, keeping values whose smallest and largest person key differ — the same as ``COUNT(DISTINCT)
+    > 1``, which PostgreSQL can hash instead of sorting every value, in one scan of each table. The
+    person key is ``2 × person + role`` so a student and a teacher never share one.
+    """
+    parts = []
+    for index, (role, queryset) in enumerate(sorted(people.items())):
+        key = ExpressionWrapper(PERSON * Value(2) + Value(index), output_field=BigIntegerField())
+        parts.append(queryset.order_by().annotate(shared_value=F(alias), person_key=key).values("shared_value", "person_key"))
+    union = parts[0].union(*parts[1:], all=True)
+    try:
+        sql, params = union.query.sql_with_params()
+    except EmptyResultSet:  # every part filtered to nothing (e.g. ``among_values`` of no values)
+        return frozenset()
+    query = (
+        f"SELECT u.shared_value FROM ({sql}) u GROUP BY u.shared_value"
+        " HAVING MIN(u.person_key) <> MAX(u.person_key)"
+    )
+    with connections[union.db].cursor() as cursor:
+        cursor.execute(query, params)
+        return frozenset(row[0] for row in cursor.fetchall())
 
 
 def _candidate(email: str, number: str) -> str:

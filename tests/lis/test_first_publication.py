@@ -47,11 +47,12 @@ def stage_of(run: PublicationRun) -> tuple[int, int]:
 
 
 def store_lookups(queries: CaptureQueriesContext) -> list[str]:
-    """The diff's lookups of a batch's sourcedIds in the store."""
+    """The diff's lookups of a batch's sourcedIds in the store (an IN list, or one array on PostgreSQL)."""
     store = PublishedObject._meta.db_table
     return [
         q["sql"] for q in queries.captured_queries
-        if q["sql"].startswith(f'SELECT "{store}"."id"') and f'"{store}"."sourced_id" IN (' in q["sql"] and "content_hash" in q["sql"]
+        if q["sql"].startswith(f'SELECT "{store}"."id"') and "content_hash" in q["sql"]
+        and any(f'"{store}"."sourced_id" {form}' in q["sql"] for form in ("IN (", "= ANY("))
     ]
 
 

@@ -20,6 +20,7 @@ from myschool import models as m
 from myschool.demo import demo_school_create
 from myschool.emails import PersonKey, primary_emails_change
 from myschool.oneroster_csv import import_oneroster_csv
+from myschool.signals import school_data_changed_notify
 from tests import factories as f
 from tests.lis.publication_fixtures import published, small_school
 from tests.myschool.emails_helpers import tenant
@@ -227,3 +228,61 @@ def test_a_single_edit_costs_as_many_queries_in_a_larger_school():
         assert result.run.notes.startswith("incremental")
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_a_bulk_write_logs_a_full_run_at_every_tenant_school_in_as_many_queries_for_more_schools():
+    # The tenants of the schools a bulk writer reports are found in one query, not two per school.
+    counts = []
+    for code, written in (("T1", 1), ("T2", 4)):
+        schools = [small_school(f"{code}X{i}").school for i in range(written)]
+        partner = small_school(f"{code}P").school  # shares a tenant with the first school only
+        tenant(schools[0], partner, name=code)
+        lone = small_school(f"{code}L").school  # in no tenant, not written: not logged
+        SchoolChange.objects.all().delete()
+        with CaptureQueriesContext(connection) as queries:
+            school_data_changed_notify(sender=m.Student, school_ids=[s.pk for s in schools])
+        counts.append(len(queries))
+        assert set(SchoolChange.objects.filter(kind="full").values_list("school_id", flat=True)) == {
+            *(s.pk for s in schools),
+            partner.pk,
+        }
+        assert not SchoolChange.objects.filter(school=lone).exists()
+    assert counts[0] == counts[1], counts
+
+
+def test_withheld_counts_of_incremental_runs_equal_a_full_runs():
+    # The incremental run checks duplicates only among the people it reads and reuses the last run's
+    # withheld counts when nothing logged can change them; the run log must still say what a full run says.
+    small = small_school()
+    other = small_school("SM2")
+    tenant(small.school, other.school)
+    first, second, third = small.students[:3]
+    teacher = small.teachers[0]
+    first.primary_email = "Shared@school.example"
+    first.save()
+    publish_school(small.school)
+
+    def runs_agree(expected: dict) -> None:
+        incremental = publish_school(small.school, incremental=True)
+        assert incremental.run.notes.startswith("incremental"), incremental.run.notes
+        assert incremental.run.counts["withheld"] == expected
+        full = publish_school(small.school)
+        assert full.run.counts["withheld"] == expected
+
+    none = {"missing_email": 0, "duplicate_email": 0, "foreign_domain": 0, "duplicate_username": 0}
+    # Another school of the tenant gives a teacher the first student's email, in another case.
+    other_teacher = other.teachers[0]
+    other_teacher.primary_email = "shared@SCHOOL.example"
+    other_teacher.save()
+    runs_agree({**none, "duplicate_email": 1})
+    assert published("user")[first.sourced_id].status == "tobedeleted"
+    second.given_name = "Grace"  # nothing that can change who is withheld: the counts are the last run's
+    second.save()
+    runs_agree({**none, "duplicate_email": 1})
+    third.username = teacher.username.upper()  # a login name clash inside the school
+    third.save()
+    runs_agree({**none, "duplicate_email": 1, "duplicate_username": 2})
+    other_teacher.status = m.Status.LEFT  # the duplicate email is gone
+    other_teacher.save()
+    runs_agree({**none, "duplicate_username": 2})
+    assert published("user")[first.sourced_id].status == "active"

@@ -583,3 +583,24 @@ def test_generate_proposes_the_most_used_domain_when_none_is_registered(school_a
     f.StudentFactory(school=school_a, primary_email="x@rare.example")
     url = reverse("admin:myschool_primaryemail_generate")
     assert login(admin_a).get(url).context["form"].initial["pattern"] == "{given}.{family}@used.example"
+
+
+def test_duplicates_count_people_of_both_roles_once_each_ignoring_case_and_leavers():
+    from myschool.emails import duplicate_emails
+    from myschool.emails.usernames import duplicate_usernames
+
+    school, other = f.SchoolFactory(), f.SchoolFactory()
+    f.StudentFactory(school=school, primary_email="Twin@school.example", username="Twin")
+    f.StudentFactory(school=school, primary_email="twin@SCHOOL.example", username="twin@school.example")
+    f.StudentFactory(school=school, primary_email="shared@school.example", username="shared")
+    f.TeacherFactory(school=school, primary_email="Shared@school.example", username="SHARED@teachers")
+    main = f.StudentFactory(school=school, primary_email="linked@school.example", username="linked")
+    f.StudentFactory(school=other, primary_email="linked@school.example", username="linked", same_person_as=main)
+    f.StudentFactory(school=school, primary_email="left@school.example", username="left")
+    f.StudentFactory(school=school, primary_email="left@school.example", username="left", status=m.Status.LEFT)
+    f.TeacherFactory(school=school, primary_email="", username="")
+    f.TeacherFactory(school=school, primary_email="", username="")
+    both = [school.pk, other.pk]
+    assert duplicate_emails(both) == {"twin@school.example", "shared@school.example"}
+    assert duplicate_usernames(both) == {"twin", "shared"}
+    assert duplicate_emails([school.pk]) == {"twin@school.example", "shared@school.example"}
