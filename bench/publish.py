@@ -24,6 +24,7 @@ and how long it held it from stamp to commit (the most an API request waits).
 publications, so the first publication can be timed again without rebuilding a 50,000-student
 school. ``--profile DIR`` writes each run's cProfile statistics to ``DIR/<phase>.prof`` and
 prints the top functions by cumulative time (profiling slows the run: time it without).
+``--first-only`` stops after the first publication (quicker turns when timing only it).
 ``--sql-top N`` prints the N SQL statements (numbers folded) that took the most time in total,
 as Django's cursor saw them: the stage writer's BEGIN/COMMIT are in, its COPY and the run's
 final COMMIT (deferred foreign-key checks) are not.
@@ -249,6 +250,7 @@ def main() -> None:
     parser.add_argument("--profile", metavar="DIR", default="", help="write cProfile statistics of each run to DIR")
     parser.add_argument("--sql-top", type=int, default=0, metavar="N", help="print the N costliest SQL statement shapes")
     parser.add_argument("--published", action="store_true", help="the bench school is built and published already: time only the incremental runs")
+    parser.add_argument("--first-only", action="store_true", help="stop after the first publication (no incremental runs)")
     parser.add_argument("--phase", choices=["prepare", "first", "incremental", "single"], help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -274,7 +276,8 @@ def main() -> None:
         django_setup(url)
         if args.published:
             clear_change_log()
-        for phase in ("incremental", "single") if args.published else ("prepare", "first", "incremental", "single"):
+        phases = ("incremental", "single") if args.published else ("prepare", "first", "incremental", "single")
+        for phase in phases[:2] if args.first_only and not args.published else phases:
             sys.stdout.flush()
             subprocess.run(
                 [sys.executable, __file__, "--phase", phase, "--database-url", url,

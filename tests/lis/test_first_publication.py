@@ -3,13 +3,15 @@
 - A kind the store has no object of is diffed without a store lookup per batch; an object of that
   kind created by another run between the diff and the apply still makes the run diff again.
 - The stage is emptied with ``TRUNCATE`` on PostgreSQL when the run is alone in it, else (and on
-  SQLite) its rows are deleted in batches; another run's rows are never touched.
+  SQLite) its rows are deleted in batches; another run's rows are never touched. A lock on the stage
+  released soon (an autovacuum's, cancelled by PostgreSQL) is waited for.
 - The stage's run keys carry no database constraint; deleting a run still deletes its stage.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import psycopg
 import pytest
@@ -120,8 +122,37 @@ def test_clearing_the_stage_while_another_run_writes_it_deletes_the_rows():
         dbname=settings["NAME"], user=settings["USER"], password=settings["PASSWORD"], host=settings["HOST"], port=settings["PORT"]
     ) as other:  # another run in the middle of a stage transaction
         other.execute(f"LOCK TABLE {PublicationStage._meta.db_table} IN ROW EXCLUSIVE MODE")
-        stage_clear([mine.pk])  # TRUNCATE would wait for it: the rows are deleted instead, at once
+        with CaptureQueriesContext(connection) as queries:
+            stage_clear([mine.pk])  # TRUNCATE waits for it a moment, then the rows are deleted instead
         assert stage_of(mine) == (0, 0)
+        assert not truncated(queries)
+
+
+def test_clearing_the_stage_waits_for_a_lock_released_soon_and_truncates():
+    """As an autovacuum of the stage holds a lock TRUNCATE conflicts with until PostgreSQL cancels it
+    (``deadlock_timeout`` after a lock request waits for it): the run waits for it rather than giving up."""
+    small = small_school()
+    mine = staged_run(small.school, ["u-1", "u-2"])
+    if connection.vendor != "postgresql":
+        pytest.skip("TRUNCATE is PostgreSQL's shortcut")
+    settings = connection.settings_dict
+    with psycopg.connect(
+        dbname=settings["NAME"], user=settings["USER"], password=settings["PASSWORD"], host=settings["HOST"], port=settings["PORT"]
+    ) as other:
+        other.execute(f"LOCK TABLE {PublicationStage._meta.db_table} IN SHARE UPDATE EXCLUSIVE MODE")  # VACUUM's lock
+        releases = threading.Timer(0.5, other.commit)
+        releases.start()
+        try:
+            with CaptureQueriesContext(connection) as queries:
+                stage_clear([mine.pk])
+        finally:
+            releases.join()
+    assert stage_of(mine) == (0, 0)
+    assert truncated(queries)
+
+
+def truncated(queries: CaptureQueriesContext) -> bool:
+    return any(q["sql"].startswith("TRUNCATE") for q in queries.captured_queries)
 
 
 def test_deleting_a_run_deletes_its_stage():
