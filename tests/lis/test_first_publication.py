@@ -161,3 +161,24 @@ def test_deleting_a_run_deletes_its_stage():
     run.finished_at = timezone.now() - dt.timedelta(days=1)
     run.delete()
     assert not PublicationStage.objects.exists() and not PublicationStageReference.objects.exists()
+
+
+def test_the_cyclic_garbage_collector_is_off_during_the_diff_only():
+    """Records hold no cycles, so the diff runs without Python's cyclic collector (issue 19: 6–7 µs of an
+    enrollment's 12); it is on again after the run, whether the run succeeds or fails."""
+    import gc
+
+    small = small_school()
+    during: list[bool] = []
+    assert gc.isenabled()
+    result = publish_school(small.school, progress=lambda kind, count: during.append(gc.isenabled()))
+    assert result.status == RunStatus.SUCCEEDED
+    assert during and not any(during)
+    assert gc.isenabled()
+
+    def fails(kind, count):
+        raise RuntimeError("the diff failed")
+
+    with pytest.raises(RuntimeError):
+        publish_school(small.school, progress=fails)
+    assert gc.isenabled()
