@@ -16,7 +16,8 @@ its peak memory is its own:
 published from its current data (e.g. by an earlier run of this script); its change log is
 cleared first (the migration that introduced it asks every school for a full run).
 
-Each prints rows (objects produced), seconds, rows/s, peak RSS, the counts per kind, and the
+Each prints rows (objects produced), seconds, rows/s, peak RSS, the CPU time of its own process
+(Python's share, less sensitive to a busy machine than seconds), the counts per kind, and the
 commit-order lock of the delta watermark: how long the run took to take it (its cost to the run)
 and how long it held it from stamp to commit (the most an API request waits).
 
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -208,6 +210,8 @@ def publish(label: str, profile_dir: str = "", sql_top: int = 0, *, incremental:
         profiler = cProfile.Profile()
         profiler.enable()
     started = time.perf_counter()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
     result = publish_school(school, incremental=incremental)
     seconds = time.perf_counter() - started
     if profiler is not None:
@@ -231,6 +235,8 @@ def publish(label: str, profile_dir: str = "", sql_top: int = 0, *, incremental:
     print(f"seconds:  {seconds:.1f}")
     print(f"rows/s:   {rows / seconds:,.0f}")
     print(f"peak RSS: {peak_rss_mb():.0f} MB")
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"CPU:      {cpu.ru_utime + cpu.ru_stime - cpu_before:.1f} s in this process during the run (the database's work is not in it)")
     if timings is not None:
         print(f"SQL through Django's cursor: {sum(t[1] for t in timings.values()):.1f} s; the top {sql_top}:")
         for shape, (calls, spent) in sorted(timings.items(), key=lambda item: -item[1][1])[:sql_top]:
