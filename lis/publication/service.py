@@ -483,7 +483,9 @@ def _cyclic_gc_paused():
     scanned the young objects and, now and then, every object of the process: without it the
     first publication of a 50,000-student school takes 7.9–8.2 s of CPU in the run's process instead
     of 12.8–13.1 s (issue 19, README *What a first publication costs*). The few cycles the diff
-    leaves (Django's querysets, exceptions) wait until the end of the diff.
+    leaves (Django's querysets, exceptions) wait until the end of the diff. The switch is the
+    process's: other threads of a process running a publication (a worker's) go without the
+    collector for as long; if it was off already, it stays off.
     """
     enabled = gc.isenabled()
     gc.disable()
