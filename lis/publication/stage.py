@@ -195,6 +195,8 @@ def stage_apply(run: PublicationRun, stamp: dt.datetime, counts: Counter) -> Non
     Call it inside the run's final transaction, holding the commit-order lock. ``counts`` is the
     :attr:`StageWriter.counts` of the stage. Raises :class:`StoreChanged` (roll back and diff again)
     when a staged row changed in the store since the diff read it, or an object to create exists.
+    On PostgreSQL, after creating :data:`ANALYZE_AFTER_CREATES` objects or more, it analyzes the store
+    before joining the references to it.
     """
     if connection.vendor == "sqlite" and sqlite3.sqlite_version_info < SQLITE_UPDATE_FROM:
         raise RuntimeError(f"The publication needs SQLite 3.33 or later (UPDATE … FROM); this is {sqlite3.sqlite_version}.")
