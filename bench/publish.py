@@ -16,7 +16,8 @@ its peak memory is its own:
 published from its current data (e.g. by an earlier run of this script); its change log is
 cleared first (the migration that introduced it asks every school for a full run).
 
-Each prints rows (objects produced), seconds, rows/s, peak RSS, the counts per kind, and the
+Each prints rows (objects produced), seconds, rows/s, peak RSS, the CPU time of its own process
+(Python's share, less sensitive to a busy machine than seconds), the counts per kind, and the
 commit-order lock of the delta watermark: how long the run took to take it (its cost to the run)
 and how long it held it from stamp to commit (the most an API request waits).
 
@@ -24,6 +25,7 @@ and how long it held it from stamp to commit (the most an API request waits).
 publications, so the first publication can be timed again without rebuilding a 50,000-student
 school. ``--profile DIR`` writes each run's cProfile statistics to ``DIR/<phase>.prof`` and
 prints the top functions by cumulative time (profiling slows the run: time it without).
+``--first-only`` stops after the first publication (quicker turns when timing only it).
 ``--sql-top N`` prints the N SQL statements (numbers folded) that took the most time in total,
 as Django's cursor saw them: the stage writer's BEGIN/COMMIT are in, its COPY and the run's
 final COMMIT (deferred foreign-key checks) are not.
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -207,6 +210,8 @@ def publish(label: str, profile_dir: str = "", sql_top: int = 0, *, incremental:
         profiler = cProfile.Profile()
         profiler.enable()
     started = time.perf_counter()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
     result = publish_school(school, incremental=incremental)
     seconds = time.perf_counter() - started
     if profiler is not None:
@@ -230,6 +235,8 @@ def publish(label: str, profile_dir: str = "", sql_top: int = 0, *, incremental:
     print(f"seconds:  {seconds:.1f}")
     print(f"rows/s:   {rows / seconds:,.0f}")
     print(f"peak RSS: {peak_rss_mb():.0f} MB")
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"CPU:      {cpu.ru_utime + cpu.ru_stime - cpu_before:.1f} s in this process during the run (the database's work is not in it)")
     if timings is not None:
         print(f"SQL through Django's cursor: {sum(t[1] for t in timings.values()):.1f} s; the top {sql_top}:")
         for shape, (calls, spent) in sorted(timings.items(), key=lambda item: -item[1][1])[:sql_top]:
@@ -249,6 +256,7 @@ def main() -> None:
     parser.add_argument("--profile", metavar="DIR", default="", help="write cProfile statistics of each run to DIR")
     parser.add_argument("--sql-top", type=int, default=0, metavar="N", help="print the N costliest SQL statement shapes")
     parser.add_argument("--published", action="store_true", help="the bench school is built and published already: time only the incremental runs")
+    parser.add_argument("--first-only", action="store_true", help="stop after the first publication (no incremental runs)")
     parser.add_argument("--phase", choices=["prepare", "first", "incremental", "single"], help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -274,7 +282,8 @@ def main() -> None:
         django_setup(url)
         if args.published:
             clear_change_log()
-        for phase in ("incremental", "single") if args.published else ("prepare", "first", "incremental", "single"):
+        phases = ("incremental", "single") if args.published else ("prepare", "first", "incremental", "single")
+        for phase in phases[:2] if args.first_only and not args.published else phases:
             sys.stdout.flush()
             subprocess.run(
                 [sys.executable, __file__, "--phase", phase, "--database-url", url,

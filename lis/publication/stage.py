@@ -56,6 +56,8 @@ STAGE_COLUMNS = (
 )
 STAGE_REFERENCE_COLUMNS = ("run_id", "kind", "obj_sourced_id", "name", "sourced_id")
 CLEAR_BATCH = 10000
+ANALYZE_AFTER_CREATES = 10000  # PostgreSQL: the apply analyzes the store after creating this many objects
+LOCK_MARGIN_MS = 1000  # how long TRUNCATE waits for the stage's lock beyond deadlock_timeout (_truncate_if_alone)
 SQLITE_UPDATE_FROM = (3, 33, 0)
 
 
@@ -193,6 +195,8 @@ def stage_apply(run: PublicationRun, stamp: dt.datetime, counts: Counter) -> Non
     Call it inside the run's final transaction, holding the commit-order lock. ``counts`` is the
     :attr:`StageWriter.counts` of the stage. Raises :class:`StoreChanged` (roll back and diff again)
     when a staged row changed in the store since the diff read it, or an object to create exists.
+    On PostgreSQL, after creating :data:`ANALYZE_AFTER_CREATES` objects or more, it analyzes the store
+    before joining the references to it.
     """
     if connection.vendor == "sqlite" and sqlite3.sqlite_version_info < SQLITE_UPDATE_FROM:
         raise RuntimeError(f"The publication needs SQLite 3.33 or later (UPDATE … FROM); this is {sqlite3.sqlite_version}.")
@@ -230,6 +234,13 @@ def stage_apply(run: PublicationRun, stamp: dt.datetime, counts: Counter) -> Non
                 )
         except IntegrityError as exc:
             raise StoreChanged(f"an object to create was published meanwhile ({exc})") from exc
+        if connection.vendor == "postgresql" and cursor.rowcount >= ANALYZE_AFTER_CREATES:
+            # The statistics may say the store is (nearly) empty — a first publication; worse, a store
+            # emptied by DELETEs and analyzed since: 0 rows on 213,517 pages. The references' join
+            # below was then planned as a nested loop scanning every object of a kind per reference
+            # (issue 19: cancelled after 9 min 40 s at 50,000 students). ANALYZE counts this
+            # transaction's own new rows.
+            cursor.execute(f"ANALYZE {store}")
         cursor.execute(
             f"DELETE FROM {ref} WHERE obj_id IN (SELECT target FROM {stage} WHERE run_id = %s AND operation = %s)",
             [run.pk, StageOperation.UPDATE.value],
@@ -273,10 +284,16 @@ def _truncate_if_alone(run_ids: list[int]) -> bool:
 
     Deleting a first publication's 500,000 stage rows costs seconds and leaves as many dead rows
     for VACUUM; ``TRUNCATE`` costs milliseconds. It needs the tables to itself for that moment:
-    ``LOCK … NOWAIT`` gives up at once (and the rows are deleted in batches as before) when another
-    run is writing or applying its stage; a run that starts staging meanwhile waits those
-    milliseconds. Other runs' rows (of another school, alive) are never touched. Not inside a
-    caller's transaction, which would keep the tables locked until it ends.
+    the lock is waited for at most ``deadlock_timeout`` + :data:`LOCK_MARGIN_MS` (2 s with the
+    defaults), then the rows are deleted in batches as before. Long enough for PostgreSQL to
+    cancel an autovacuum of the stage: after a first publication's 500,000 staged rows one often
+    holds a lock TRUNCATE conflicts with, and PostgreSQL cancels it only once a lock request has
+    waited ``deadlock_timeout`` for it; with ``LOCK … NOWAIT`` the first publication of a freshly
+    loaded 50,000-student school deleted its stage rows instead (5.4 s, issue 19). Another run
+    writing its stage makes it wait for that batch's transaction, one applying its stage for the
+    whole timeout; stage writes that start meanwhile wait behind it as long. Other runs' rows (of
+    another school, alive) are never touched. Not inside a caller's transaction, which would keep
+    the tables locked until it ends.
     """
     if connection.vendor != "postgresql" or not run_ids or connection.in_atomic_block:
         return False
@@ -284,7 +301,13 @@ def _truncate_if_alone(run_ids: list[int]) -> bool:
     low, high = min(run_ids), max(run_ids)
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {stage}, {stage_ref} IN ACCESS EXCLUSIVE MODE NOWAIT")
+            # Wait a little past deadlock_timeout, not at all (NOWAIT): see the docstring.
+            cursor.execute(
+                "SELECT set_config('lock_timeout', "
+                "(extract(epoch FROM current_setting('deadlock_timeout')::interval) * 1000 + %s)::int::text, true)",
+                [LOCK_MARGIN_MS],
+            )
+            cursor.execute(f"LOCK TABLE {stage}, {stage_ref} IN ACCESS EXCLUSIVE MODE")
             # Each arm an index range scan (run_id leads an index of both tables) that stops at its first row.
             others = " UNION ALL ".join(
                 f"(SELECT 1 FROM {table} WHERE {where} LIMIT 1)"
