@@ -168,7 +168,7 @@ class World:
             self.link(model, i, j)
         elif operation == "members_only":
             settings = school.sync_settings
-            wanted = UsersToPublish.ALL if settings.users_to_publish == UsersToPublish.GROUP_MEMBERS else UsersToPublish.GROUP_MEMBERS
+            wanted = UsersToPublish.ALL_ACTIVE if settings.users_to_publish == UsersToPublish.GROUP_MEMBERS else UsersToPublish.GROUP_MEMBERS
             school_sync_settings_update(school=school, user=None, users_to_publish=wanted)
         elif operation == "rename_subject":
             subject = m.Subject.objects.filter(school=school).order_by("pk")[j % 2]
