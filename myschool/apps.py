@@ -10,6 +10,7 @@ class MySchoolConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from . import lookups  # noqa: F401  (registers the any_of lookup on CharField)
 
 
 class MySchoolAdminConfig(admin_apps.AdminConfig):

@@ -196,9 +196,14 @@ def fetch_rows(queryset: QuerySet) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _relative_texts(queryset: QuerySet) -> list[str]:
+    """``queryset`` as the :class:`ObjectJSON` text of each object (hrefs relative), in its order; one query."""
+    return [text for (text,) in fetch_rows(queryset.values_list(ObjectJSON()))]
+
+
 def object_texts(queryset: QuerySet, origin: str) -> list[str]:
     """``queryset`` as the JSON text of each object (:class:`ObjectJSON`, hrefs absolute), in its order; one query."""
-    return [absolute_paths(text, origin) for (text,) in fetch_rows(queryset.values_list(ObjectJSON()))]
+    return [absolute_paths(text, origin) for text in _relative_texts(queryset)]
 
 
 def _versioned(results: list[tuple], versions: set) -> list:
@@ -247,11 +252,10 @@ def page_body(
         if fields is None:
             texts = _versioned(fetch_rows(page.values_list(ObjectJSON(), store_version())), versions)
             return collection_text(wrapper, texts, warnings, origin)
-        selected = _versioned(rows(page, store_version()), versions)
+        selected = _versioned(list(rows(page, store_version())), versions)
         return collection_body(wrapper, [object_text(row, fields) for row in selected], origin, warnings)
     if fields is None:
-        texts = [text for (text,) in fetch_rows(page.values_list(ObjectJSON()))]
-        return collection_text(wrapper, texts, warnings, origin)
+        return collection_text(wrapper, _relative_texts(page), warnings, origin)
     return collection_body(wrapper, [object_text(row, fields) for row in rows(page)], origin, warnings)
 
 

@@ -48,8 +48,9 @@ from collections.abc import Iterable
 
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
+from django.utils.module_loading import import_string
 
-from lis.domains import tenant_school_ids
+from lis.domains import school_email_tenant, tenant_school_ids
 from lis.models import (
     ChangeKind,
     ClassSelection,
@@ -69,7 +70,6 @@ from myschool.signals import rows_tracked, school_data_changed
 PEOPLE = (m.Student, m.Teacher)
 MEMBERSHIPS = (m.CourseStudent, m.ClassStudent, m.CourseTeacher, m.ClassTeacher)
 # Person fields that decide withholding (duplicate email or login name) or generated usernames.
-LIS_TENANT_PROVIDER = "lis.domains.school_email_tenant"
 IDENTITY = ("primary_email", "username", "status", "same_person_as_id", "school_id", "number")
 
 
@@ -98,9 +98,7 @@ def _tenant_schools(school_ids: Iterable[int]) -> set[int]:
     provider (:func:`lis.domains.tenant_school_ids`), else the configured provider school by school."""
     ids = set(school_ids)
     provider = emails_setting("TENANT_PROVIDER")
-    if not provider:
-        return ids
-    if provider == LIS_TENANT_PROVIDER:
+    if provider and import_string(provider) is school_email_tenant:
         return tenant_school_ids(ids)
     found: set[int] = set()
     for school in m.School.objects.filter(pk__in=ids):

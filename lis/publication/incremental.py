@@ -66,8 +66,6 @@ MEMBERSHIPS = {
 }
 
 
-_chunks = in_chunks
-
 
 @dataclass
 class ChangeSet:
@@ -126,7 +124,7 @@ class _Narrowed:
         self.rows, self.sourced_ids, self.field = rows, sourced_ids, field
 
     def iterator(self, chunk_size: int = 2000):
-        for chunk in _chunks(self.sourced_ids):
+        for chunk in in_chunks(self.sourced_ids):
             yield from self.rows.filter(**{f"{self.field}__any_of": chunk}).iterator(chunk_size)
 
     def __iter__(self):
@@ -197,7 +195,7 @@ def people_identities(school: m.School, affected: dict[str, set[str]]) -> tuple[
         role = model._meta.model_name
         people = model.objects.filter(school=school).order_by()
         identity = {"e": Lower("primary_email"), "u": published_username_expression()}
-        for chunk in _chunks(affected.get("user", ())):
+        for chunk in in_chunks(affected.get("user", ())):
             found.update(people.filter(sourced_id__any_of=chunk).annotate(**identity).values_list("e", "u"))
         if model.objects.filter(same_person_as__isnull=False).exists():
             mains = model.objects.filter(same_person_as__isnull=False).values("same_person_as_id")
@@ -207,7 +205,7 @@ def people_identities(school: m.School, affected: dict[str, set[str]]) -> tuple[
         for membership, (person, _) in MEMBERSHIPS.items():
             if person != role:
                 continue
-            for chunk in _chunks(affected.get("enrollment", ())):
+            for chunk in in_chunks(affected.get("enrollment", ())):
                 rows = membership.objects.filter(sourced_id__any_of=chunk, **{f"{role}__school": school}).order_by()
                 found.update(rows.annotate(**through).values_list("e", "u"))
     return {e for e, _ in found} - {""}, {u for _, u in found} - {""}
@@ -219,32 +217,32 @@ def affected_objects(data: SchoolData, changes: ChangeSet) -> dict[str, set[str]
     users, classes, enrollments = set(keys["user"]), set(keys["class"]), set(keys["enrollment"])
     for model in (m.Student, m.Teacher):
         people = with_username_lower(model.objects.filter(school=school).order_by()).alias(email_lower=Lower("primary_email"))
-        conditions = [Q(email_lower__any_of=chunk) for chunk in _chunks(keys["email"] - {""})]
-        conditions += [Q(**{f"{USERNAME_LOWER}__any_of": chunk}) for chunk in _chunks(keys["username"] - {""})]
+        conditions = [Q(email_lower__any_of=chunk) for chunk in in_chunks(keys["email"] - {""})]
+        conditions += [Q(**{f"{USERNAME_LOWER}__any_of": chunk}) for chunk in in_chunks(keys["username"] - {""})]
         if keys["generated"]:
             conditions.append(Q(status=m.Status.ACTIVE, **{USERNAME_LOWER: ""}))
         for condition in conditions:
             users.update(people.filter(condition).values_list("sourced_id", flat=True))
-    for chunk in _chunks(keys["course"]):
+    for chunk in in_chunks(keys["course"]):
         classes.update(m.Course.objects.filter(school=school, subject__sourced_id__any_of=chunk).values_list("sourced_id", flat=True))
     store = PublishedObject.objects.filter(school=school, kind="enrollment", tenant=0)
     if data.settings.users_to_publish == UsersToPublish.GROUP_MEMBERS:
-        for chunk in _chunks(classes):
+        for chunk in in_chunks(classes):
             for model, (person, group) in MEMBERSHIPS.items():
                 users.update(model.objects.filter(**{f"{group}__sourced_id__any_of": chunk}).values_list(f"{person}__sourced_id", flat=True))
             users.update(store.filter(class_ref__any_of=chunk).values_list("user_ref", flat=True))
     for model in (m.Student, m.Teacher):
         users.update(main.sourced_id for main in data.linked.mains(model))
     for model, (person, group) in MEMBERSHIPS.items():
-        for chunk in _chunks(users):
+        for chunk in in_chunks(users):
             enrollments.update(model.objects.filter(**{f"{person}__sourced_id__any_of": chunk}).values_list("sourced_id", flat=True))
-        for chunk in _chunks(classes):
+        for chunk in in_chunks(classes):
             enrollments.update(model.objects.filter(**{f"{group}__sourced_id__any_of": chunk}).values_list("sourced_id", flat=True))
-    for chunk in _chunks(users):
+    for chunk in in_chunks(users):
         enrollments.update(store.filter(user_ref__any_of=chunk).values_list("sourced_id", flat=True))
     courses = set(keys["course"])
     classes_stored = PublishedObject.objects.filter(school=school, kind="class", tenant=0)
-    for chunk in _chunks(classes):
+    for chunk in in_chunks(classes):
         enrollments.update(store.filter(class_ref__any_of=chunk).values_list("sourced_id", flat=True))
         # A class's subject course (its grades, whether any ticked class is left): now and as published.
         courses.update(m.Course.objects.filter(school=school, sourced_id__any_of=chunk).values_list("subject__sourced_id", flat=True))
@@ -333,7 +331,7 @@ class IncrementalPublisher(ChangeTrackingPublisher):
         """Stage tombstones of the school's active ``kind`` objects among ``sourced_ids`` not ``produced``."""
         gone: list[tuple] = []
         active = PublishedObject.objects.filter(school=self.school, kind=kind, status=ACTIVE, tenant=0)
-        for chunk in _chunks(sourced_ids - produced):
+        for chunk in in_chunks(sourced_ids - produced):
             gone.extend(active.filter(sourced_id__any_of=chunk).values_list("pk", "sourced_id", "date_last_modified"))
         if gone:
             self.tombstone(gone, kind)

@@ -63,7 +63,6 @@ from django.utils import timezone
 
 from lis.conf import lis_setting
 from lis.models import Kind, PublicationRun, PublishedObject, PublishedReference, PublishedStatus, RunStatus, RunTrigger
-from myschool import lookups  # noqa: F401 (registers the any_of lookup)
 from myschool.models import School
 
 from .collect import KIND_ORDER, SchoolData
@@ -154,6 +153,7 @@ class _Publisher:
     """One run's diff (phase 1, staged) and apply (phase 2); :class:`_DryRun` computes the same diff and writes nothing."""
 
     analyze_after = True  # refresh the store's statistics after the run (not after a small incremental one)
+    store_analyzed = False  # the apply analyzed the store's objects already (stage_apply, after many creates)
 
     def __init__(self, school: School, *, run: PublicationRun | None, allow_mass_deletion: bool, progress: Callable | None):
         self.school = school
@@ -198,7 +198,7 @@ class _Publisher:
         integration_ids = list(self.school.integrations.values_list("pk", flat=True))
         districts_before = districts_visible(integration_ids)
         stamp = _now_ms()
-        stage_apply(self.run, stamp, self.stage.counts)
+        self.store_analyzed = stage_apply(self.run, stamp, self.stage.counts)
         self.tombstone_orphan_districts(stamp)
         self.reconcile_districts(districts_before, stamp)
         return stamp
@@ -470,7 +470,7 @@ def _run(school: School, run: PublicationRun, progress: Callable | None, *, incr
             _finish(run, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}", committed_at=None)
             raise
         if publisher.analyze_after:
-            _analyze()
+            _analyze(objects=not publisher.store_analyzed)
         return PublicationResult(RunStatus.SUCCEEDED, publisher.changes, run=run, purged=purged)
     raise AssertionError("unreachable")
 
@@ -581,8 +581,10 @@ def _finish(run: PublicationRun, status: str, **fields) -> None:
     run.save()
 
 
-def _analyze() -> None:
-    """Refresh PostgreSQL's statistics of the store so the API's plans follow its new size."""
+def _analyze(*, objects: bool = True) -> None:
+    """Refresh PostgreSQL's statistics of the store so the API's plans follow its new size (the objects'
+    table only when ``objects``: the apply may have analyzed it in the run's transaction already)."""
     if connection.vendor == "postgresql":
+        tables = [PublishedObject, PublishedReference] if objects else [PublishedReference]
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {PublishedObject._meta.db_table}, {PublishedReference._meta.db_table}")
+            cursor.execute(f"ANALYZE {', '.join(model._meta.db_table for model in tables)}")

@@ -189,14 +189,15 @@ def _references(records: Iterable[PublishedRecord]) -> list[tuple]:
     ]
 
 
-def stage_apply(run: PublicationRun, stamp: dt.datetime, counts: Counter) -> None:
+def stage_apply(run: PublicationRun, stamp: dt.datetime, counts: Counter) -> bool:
     """Write ``run``'s stage to the store, every row once with ``stamp`` as its ``date_last_modified``.
 
     Call it inside the run's final transaction, holding the commit-order lock. ``counts`` is the
     :attr:`StageWriter.counts` of the stage. Raises :class:`StoreChanged` (roll back and diff again)
     when a staged row changed in the store since the diff read it, or an object to create exists.
     On PostgreSQL, after creating :data:`ANALYZE_AFTER_CREATES` objects or more, it analyzes the store
-    before joining the references to it.
+    before joining the references to it; returns whether it did (the run's own ``ANALYZE`` after the
+    commit then skips the store's objects).
     """
     if connection.vendor == "sqlite" and sqlite3.sqlite_version_info < SQLITE_UPDATE_FROM:
         raise RuntimeError(f"The publication needs SQLite 3.33 or later (UPDATE … FROM); this is {sqlite3.sqlite_version}.")
@@ -234,7 +235,8 @@ def stage_apply(run: PublicationRun, stamp: dt.datetime, counts: Counter) -> Non
                 )
         except IntegrityError as exc:
             raise StoreChanged(f"an object to create was published meanwhile ({exc})") from exc
-        if connection.vendor == "postgresql" and cursor.rowcount >= ANALYZE_AFTER_CREATES:
+        analyzed = connection.vendor == "postgresql" and cursor.rowcount >= ANALYZE_AFTER_CREATES
+        if analyzed:
             # The statistics may say the store is (nearly) empty — a first publication; worse, a store
             # emptied by DELETEs and analyzed since: 0 rows on 213,517 pages. The references' join
             # below was then planned as a nested loop scanning every object of a kind per reference
@@ -250,6 +252,7 @@ def stage_apply(run: PublicationRun, stamp: dt.datetime, counts: Counter) -> Non
             f"JOIN {store} AS o ON o.kind = r.kind AND o.sourced_id = r.obj_sourced_id AND o.tenant = 0 WHERE r.run_id = %s",
             [run.pk],
         )
+    return analyzed
 
 
 def _expect(written: int, staged: int, what: str) -> None:
